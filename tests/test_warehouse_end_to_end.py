@@ -1,0 +1,150 @@
+"""What the foundation and linkage issues must show, checked on a generated, refreshed, published warehouse."""
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pyreadstat
+import pytest
+
+pytestmark = pytest.mark.end_to_end
+
+
+@pytest.fixture(scope="module")
+def published(demo_warehouse):
+    con = duckdb.connect(str(Path(demo_warehouse) / "warehouse.duckdb"), read_only=True)
+    yield con
+    con.close()
+
+
+def raw_email_addresses(raw: Path) -> set[str]:
+    """Every e-mail address in the raw files, as typed, plus its trimmed and lower-cased forms."""
+    found: list[str] = []
+    w1 = (raw / "survey/w1_2022/responses.csv").read_bytes()
+    text = w1.decode("utf-8-sig") if not _is_cp1252(w1) else w1.decode("cp1252")
+    delimiter = ";" if text.splitlines()[0].count(";") > text.splitlines()[0].count(",") else ","
+    found += [row.get("epost") or "" for row in csv.DictReader(io.StringIO(text), delimiter=delimiter)]
+    found += pd.read_excel(raw / "survey/w2_2023/responses.xlsx", dtype=str)["Email"].dropna().tolist()
+    frame, _ = pyreadstat.read_sav(str(raw / "survey/w3_2024/responses.sav"))
+    found += frame["email"].dropna().tolist()
+    for path in raw.glob("survey/*/invitations.csv"):
+        found += [row["email"] for row in csv.DictReader(path.open(encoding="utf-8"))]
+    addresses = set()
+    for address in found:
+        for form in (address, address.strip(), address.strip().lower(), "".join(address.split()).lower().rstrip(".")):
+            if "@" in form and len(form) >= 6:
+                addresses.add(form)
+    return addresses
+
+
+def _is_cp1252(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+        return False
+    except UnicodeDecodeError:
+        return True
+
+
+def test_the_raw_files_do_contain_addresses(demo_warehouse):
+    assert len(raw_email_addresses(Path(demo_warehouse) / "raw")) > 100
+
+
+def test_no_email_address_in_clear_in_any_warehouse_column(demo_warehouse, published):
+    addresses = raw_email_addresses(Path(demo_warehouse) / "raw")
+    text_columns = published.sql(
+        "select schema_name, table_name, column_name from duckdb_columns() "
+        "where data_type = 'VARCHAR' and database_name = current_database()"
+    ).fetchall()
+    assert text_columns
+    hits = []
+    for schema, table, column in text_columns:
+        values = published.sql(f'select distinct "{column}" from "{schema}"."{table}" where "{column}" like \'%@%\'').fetchall()
+        hits += [(schema, table, column) for (value,) in values if any(a in value.lower() for a in addresses)]
+    assert hits == []
+
+
+@pytest.mark.parametrize("relative", ["warehouse.duckdb", "build/warehouse.duckdb"])
+def test_no_email_address_in_the_warehouse_file_bytes(demo_warehouse, relative):
+    data = (Path(demo_warehouse) / relative).read_bytes().lower()
+    leaked = [a for a in raw_email_addresses(Path(demo_warehouse) / "raw") if a.lower().encode() in data]
+    assert leaked == []
+
+
+def test_no_email_address_in_dagster_storage(demo_warehouse):
+    home = Path(demo_warehouse) / "dagster_home"
+    files = [p for p in home.rglob("*") if p.is_file()]
+    assert files, "the refresh should have written Dagster run storage"
+    addresses = [a.lower().encode() for a in raw_email_addresses(Path(demo_warehouse) / "raw")]
+    leaked = {str(p) for p in files for a in addresses if a in p.read_bytes().lower()}
+    assert leaked == set()
+
+
+def test_every_raw_file_is_accounted_for(demo_warehouse, published):
+    raw = Path(demo_warehouse) / "raw"
+    delivered = {str(p.relative_to(raw)) for p in raw.rglob("*.*") if "_truth" not in p.parts}
+    accounting = published.sql("select source_file, rows_in, rows_loaded, rows_quarantined from audit.row_accounting").fetchall()
+    assert {row[0] for row in accounting} == delivered
+    for source_file, rows_in, loaded, quarantined in accounting:
+        assert rows_in == loaded + quarantined, source_file
+
+
+def test_quarantine_rows_name_file_row_column_and_reason(published):
+    rows = published.sql("select source_file, row_number, column_name, reason from audit.quarantine").fetchall()
+    assert rows, "the default data carries mess that must be quarantined"
+    assert all(source and number >= 1 and column and reason for source, number, column, reason in rows)
+    per_file = dict(published.sql("select source_file, rows_quarantined from audit.row_accounting").fetchall())
+    quarantined_rows = published.sql("select source_file, count(distinct row_number) from audit.quarantine group by 1").fetchall()
+    for source_file, n in quarantined_rows:
+        assert per_file[source_file] == n
+
+
+def test_calibration_figures_come_out_of_the_published_marts(published):
+    coarse_w1 = dict(published.sql(
+        "select aspiration, share from marts.aspiration_by_wave where wave_id = 'w1_2022' and scale = 'coarse'"
+    ).fetchall())
+    assert coarse_w1["return_asap"] == pytest.approx(0.25, abs=0.02)
+    assert coarse_w1["undecided"] == pytest.approx(0.55, abs=0.02)
+    assert coarse_w1["stay_norway"] == pytest.approx(0.20, abs=0.02)
+    (w3_return,) = published.sql(
+        "select share from marts.aspiration_by_wave where wave_id = 'w3_2024' and scale = 'fine' and aspiration = 'return_asap'"
+    ).fetchone()
+    assert w3_return == pytest.approx(0.10, abs=0.02)
+
+
+def test_linkage_quality_meets_the_targets(published):
+    rows = published.sql(
+        "select sum(true_pairs), sum(predicted_pairs), "
+        "sum(precision * predicted_pairs) / sum(predicted_pairs), sum(recall * true_pairs) / sum(true_pairs) "
+        "from marts.linkage_quality where method = 'all'"
+    ).fetchone()
+    true_pairs, predicted_pairs, precision, recall = rows
+    assert true_pairs > 0 and predicted_pairs > 0
+    assert precision >= 0.995
+    assert recall >= 0.97
+
+
+def mart_fingerprints(db_path: Path) -> dict[str, str]:
+    """An order-independent content hash of every marts and release table."""
+    con = duckdb.connect(str(db_path), read_only=True)
+    try:
+        tables = con.sql(
+            "select schema_name, table_name from duckdb_tables() where schema_name in ('marts', 'release')"
+        ).fetchall()
+        return {
+            f"{schema}.{table}": str(con.sql(f'select count(*), sum(hash(t.*)) from "{schema}"."{table}" t').fetchone())
+            for schema, table in tables
+        }
+    finally:
+        con.close()
+
+
+def test_a_second_refresh_on_the_same_raw_data_changes_no_mart(demo_warehouse, run_refresh):
+    before = mart_fingerprints(Path(demo_warehouse) / "warehouse.duckdb")
+    result = run_refresh(demo_warehouse)
+    assert result.returncode == 0, result.stdout + result.stderr
+    after = mart_fingerprints(Path(demo_warehouse) / "warehouse.duckdb")
+    assert len(before) >= 12
+    assert after == before
