@@ -1,0 +1,136 @@
+"""Entry point: compute and store cross-sectional and longitudinal weights in the build DuckDB."""
+
+from __future__ import annotations
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from survey_weights.cross_sectional import (
+    WeightsInputError,
+    age_band,
+    nearest_snapshot,
+    udi_targets,
+    weight_wave,
+)
+from survey_weights.longitudinal import weight_pair
+
+RESPONSES_SQL = """
+    select r.wave_id, w.wave_number, w.wave_year, r.response_id, r.person_id,
+           r.is_complete, r.country_now, r.gender, r.birth_year, r.region_code,
+           r.children_in_norway, r.aspiration_coarse
+    from intermediate.int_responses_linked r
+    join reference.survey_waves w on w.wave_id = r.wave_id
+    where r.is_response_of_record
+"""
+WAVES_SQL = "select wave_id, wave_number, field_start::date as field_start, field_end::date as field_end from reference.survey_waves order by wave_number"
+PERMITS_SQL = """
+    select snapshot_date::date as snapshot_date, sex, age_group, region_code, valid_permits
+    from staging.stg_udi__valid_permits where is_adult
+"""
+
+
+def compute_weights(con: duckdb.DuckDBPyConnection) -> dict:
+    """Compute all weights, replace the `weights` tables, and return a summary for asset metadata.
+
+    Reads `intermediate.int_responses_linked`, `reference.survey_waves` and
+    `staging.stg_udi__valid_permits`; writes `weights.cross_sectional`,
+    `weights.longitudinal` and `weights.raking_margins`.
+    """
+    responses = con.sql(RESPONSES_SQL).df()
+    waves = con.sql(WAVES_SQL).df()
+    permits = con.sql(PERMITS_SQL).df()
+    responses["age_band"] = [age_band(a) for a in responses["wave_year"] - responses["birth_year"]]
+    responses["sex"] = responses["gender"].where(responses["gender"].isin(["female", "male"]))
+    cross, margins, cross_summary = cross_sectional_weights(responses, waves, permits)
+    longitudinal, long_summary = longitudinal_weights(responses, cross)
+    _write(con, cross, longitudinal, margins)
+    return {
+        "cross_sectional": cross_summary,
+        "longitudinal": long_summary,
+        "max_margin_error": float((margins["achieved_share"] - margins["target_share"]).abs().max()) if len(margins) else 0.0,
+    }
+
+
+def in_norway_sample(responses: pd.DataFrame) -> pd.DataFrame:
+    """Complete responses of record given in Norway: the population the weights describe."""
+    return responses[responses["is_complete"].fillna(False).astype(bool) & (responses["country_now"] == "norway")]
+
+
+def cross_sectional_weights(responses: pd.DataFrame, waves: pd.DataFrame, permits: pd.DataFrame):
+    """Rake every wave with respondents to its nearest UDI snapshot."""
+    sample = in_norway_sample(responses)
+    permits = permits.assign(snapshot_date=[pd.Timestamp(s).date() for s in permits["snapshot_date"]])
+    snapshots = sorted(set(permits["snapshot_date"]))
+    weights, margins, summary = [], [], {}
+    for wave in waves.itertuples():
+        wave_sample = sample[sample["wave_id"] == wave.wave_id]
+        if wave_sample.empty:
+            continue
+        field_start, field_end = pd.Timestamp(wave.field_start).date(), pd.Timestamp(wave.field_end).date()
+        snapshot = nearest_snapshot(snapshots, field_start, field_end)
+        targets = udi_targets(permits, snapshot)
+        wave_weights, wave_margins, wave_summary = weight_wave(wave_sample, targets)
+        weights.append(wave_weights)
+        margins.append(wave_margins.assign(wave_id=wave.wave_id, snapshot_date=snapshot))
+        summary[wave.wave_id] = {"snapshot_date": snapshot.isoformat(), **wave_summary}
+    if not weights:
+        raise WeightsInputError("intermediate.int_responses_linked has no complete response of record in Norway")
+    return pd.concat(weights, ignore_index=True), pd.concat(margins, ignore_index=True), summary
+
+
+def longitudinal_weights(responses: pd.DataFrame, cross: pd.DataFrame):
+    """One retention model and set of weights per wave pair (from < to)."""
+    first = responses.merge(cross[["wave_id", "response_id", "weight_cross"]], on=["wave_id", "response_id"])
+    first["children_in_norway"] = np.where(
+        first["children_in_norway"].isna(), None, np.where(first["children_in_norway"] > 0, "yes", "no")
+    )
+    wave_numbers = responses[["wave_id", "wave_number"]].drop_duplicates().sort_values("wave_number")
+    answered = responses.groupby("wave_id")["person_id"].agg(set)
+    rows, summary = [], {}
+    for wave_from in wave_numbers.itertuples():
+        for wave_to in wave_numbers[wave_numbers["wave_number"] > wave_from.wave_number].itertuples():
+            base = first[first["wave_id"] == wave_from.wave_id].assign(wave_from=wave_from.wave_id, wave_to=wave_to.wave_id)
+            if base.empty:
+                continue
+            base["retained"] = base["person_id"].isin(answered.get(wave_to.wave_id, set()))
+            pair_weights, pair_summary = weight_pair(base.reset_index(drop=True))
+            rows.append(pair_weights)
+            summary[f"{wave_from.wave_id}->{wave_to.wave_id}"] = pair_summary
+    columns = ["wave_from", "wave_to", "person_id", "retained", "p_retained", "weight_long"]
+    return (pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=columns)), summary
+
+
+def _write(con, cross: pd.DataFrame, longitudinal: pd.DataFrame, margins: pd.DataFrame) -> None:
+    """Replace the three tables in one transaction so readers never see a mix of runs."""
+    con.execute("begin transaction")
+    try:
+        con.execute("create schema if not exists weights")
+        con.register("cross_df", cross)
+        con.register("long_df", longitudinal)
+        con.register("margins_df", margins)
+        con.execute(
+            """create or replace table weights.cross_sectional as
+               select wave_id::varchar as wave_id, response_id::varchar as response_id, person_id::varchar as person_id,
+                      weight_cross::double as weight_cross, is_raked::boolean as is_raked from cross_df"""
+        )
+        con.execute(
+            """create or replace table weights.longitudinal as
+               select wave_from::varchar as wave_from, wave_to::varchar as wave_to, person_id::varchar as person_id,
+                      retained::boolean as retained, p_retained::double as p_retained, weight_long::double as weight_long
+               from long_df"""
+        )
+        con.execute(
+            """create or replace table weights.raking_margins as
+               select wave_id::varchar as wave_id, snapshot_date::date as snapshot_date, margin::varchar as margin,
+                      category::varchar as category, target_share::double as target_share,
+                      achieved_share::double as achieved_share, udi_share::double as udi_share,
+                      n_respondents::integer as n_respondents from margins_df"""
+        )
+        con.execute("commit")
+    except Exception:
+        con.execute("rollback")
+        raise
+    finally:
+        for name in ("cross_df", "long_df", "margins_df"):
+            con.unregister(name)
