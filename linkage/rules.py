@@ -1,0 +1,42 @@
+"""Deterministic rules shared by the exact and probabilistic steps: compatibility, record choice, ids."""
+from __future__ import annotations
+
+import hashlib
+
+import pandas as pd
+
+# Birth years more than this apart cannot be the same person (allows a one-year slip).
+MAX_BIRTH_YEAR_GAP = 1
+UNKNOWN_GENDERS = {None, "other"}
+
+
+def _missing(value) -> bool:
+    return value is None or bool(pd.isna(value))
+
+
+def attributes_compatible(a: dict, b: dict) -> bool:
+    """False when gender or birth year show two different people (e.g. behind one family address).
+
+    Missing values and `other` (also "prefer not to say") never contradict.
+    """
+    gender_a, gender_b = a.get("gender"), b.get("gender")
+    if not _missing(gender_a) and not _missing(gender_b):
+        if gender_a not in UNKNOWN_GENDERS and gender_b not in UNKNOWN_GENDERS and gender_a != gender_b:
+            return False
+    year_a, year_b = a.get("birth_year"), b.get("birth_year")
+    if not _missing(year_a) and not _missing(year_b):
+        if abs(int(year_a) - int(year_b)) > MAX_BIRTH_YEAR_GAP:
+            return False
+    return True
+
+
+def record_sort_key(response: dict) -> tuple:
+    """Larger key = better response of record: complete first, then latest, then highest id."""
+    submitted = response.get("submitted_at")
+    return (bool(response.get("is_complete")), "" if _missing(submitted) else str(submitted),
+            str(response["response_id"]))
+
+
+def person_id_for(wave_id: str, response_id: str) -> str:
+    """`P` + first 12 hex digits of SHA-256 of `<wave_id>:<response_id>` of the first record."""
+    return "P" + hashlib.sha256(f"{wave_id}:{response_id}".encode()).hexdigest()[:12]

@@ -1,0 +1,50 @@
+"""Synthetic truth (`raw/_truth/responses.csv`): loaded only to score linkage, never to link."""
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import duckdb
+
+from linkage.schema import ensure_linkage_tables
+
+TRUTH_HEADER = ["wave_id", "response_id", "person_id"]
+
+
+class TruthFileError(ValueError):
+    """The truth file does not follow `wave_id,response_id,person_id`."""
+
+
+def _read_truth_rows(path: Path) -> list[tuple[str, str, str]]:
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        reader = csv.reader(handle)
+        header = [h.strip() for h in next(reader, [])]
+        if header[:3] != TRUTH_HEADER:
+            raise TruthFileError(f"{path}: header must start with {','.join(TRUTH_HEADER)}, found {header}")
+        rows = []
+        for number, row in enumerate(reader, start=1):
+            values = [v.strip() for v in row[:3]]
+            if len(values) < 3 or not all(values):
+                missing = TRUTH_HEADER[len(values)] if len(values) < 3 else TRUTH_HEADER[values.index("")]
+                raise TruthFileError(f"{path}: row {number}: column {missing} is empty")
+            rows.append((values[0], values[1], values[2]))
+    return rows
+
+
+def load_truth(con: duckdb.DuckDBPyConnection, truth_csv: str | Path | None) -> int:
+    """Replace `linkage.truth_responses` with the rows of `truth_csv` (empty when None or absent).
+
+    Returns the number of truth rows loaded.
+    """
+    ensure_linkage_tables(con)
+    rows = _read_truth_rows(Path(truth_csv)) if truth_csv and Path(truth_csv).exists() else []
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute("DELETE FROM linkage.truth_responses")
+        if rows:
+            con.executemany("INSERT INTO linkage.truth_responses VALUES (?, ?, ?)", rows)
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    return len(rows)
