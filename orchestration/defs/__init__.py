@@ -1,0 +1,1 @@
+"""Dagster definitions of the panel warehouse, split by domain (see `orchestration.definitions`)."""

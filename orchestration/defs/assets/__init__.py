@@ -1,0 +1,1 @@
+"""Assets: ingest partitions, dbt, linkage, weights, quality checks, publication."""

@@ -1,0 +1,107 @@
+"""The dbt project as Dagster assets: every seed and model is an asset, every dbt test an asset check.
+
+Two ops over one project, because the Python assets `person_links` and `survey_weights` sit between
+them: `tag:harmonise` (seeds + staging) before linkage, `tag:analysis` (intermediate, marts, release)
+after it. `dbt build` runs each model's tests right after it, so an error-severity test stops
+everything downstream.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
+
+from orchestration.defs.dbt_project import dbt_project, ensure_manifest
+from orchestration.defs.resources import dbt_environment, dbt_target_dir
+
+POOL = "duckdb_build"
+
+# Where a dbt source comes from when its YAML carries no `meta.dagster.asset_key`:
+# (source schema, table-name prefix) -> the Python asset that writes it.
+SOURCE_WRITERS: dict[tuple[str, str], str] = {
+    ("raw", "survey_"): "survey_wave",
+    ("raw", "udi_"): "udi_snapshot",
+    ("audit", ""): "survey_wave",
+    ("linkage", "truth_"): "linkage_truth",
+    ("linkage", ""): "person_links",
+    ("weights", ""): "survey_weights",
+}
+
+
+class PanelDbtTranslator(DagsterDbtTranslator):
+    """Maps dbt nodes onto the panel's asset graph."""
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
+        """Models and seeds keep dbt's `[schema, name]`; a source becomes the Python asset that writes it."""
+        key = super().get_asset_key(dbt_resource_props)
+        if dbt_resource_props["resource_type"] != "source" or _has_meta_key(dbt_resource_props):
+            return key
+        schema = dbt_resource_props.get("schema") or dbt_resource_props["source_name"]
+        for (writer_schema, prefix), asset_name in SOURCE_WRITERS.items():
+            if schema == writer_schema and dbt_resource_props["name"].startswith(prefix):
+                return dg.AssetKey(asset_name)
+        return key
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        """Group by stage (`harmonise` or `analysis`), the tag that also picks the op."""
+        tags = dbt_resource_props.get("tags", [])
+        return "harmonise" if "harmonise" in tags else "analysis"
+
+    def get_automation_condition(self, dbt_resource_props: Mapping[str, Any]) -> dg.AutomationCondition | None:
+        """Eager: rebuilt as soon as an upstream asset changed and none is missing or in progress."""
+        return dg.AutomationCondition.eager()
+
+
+def _has_meta_key(dbt_resource_props: Mapping[str, Any]) -> bool:
+    meta = dbt_resource_props.get("config", {}).get("meta", {}) or dbt_resource_props.get("meta", {})
+    return bool((meta or {}).get("dagster", {}).get("asset_key"))
+
+
+translator = PanelDbtTranslator(
+    settings=DagsterDbtTranslatorSettings(enable_asset_checks=True, enable_duplicate_source_asset_keys=True)
+)
+MANIFEST = ensure_manifest()
+
+
+def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, stage: str):
+    """`dbt build` of the selected nodes against the build file; events become materialisations and checks."""
+    dbt_environment()
+    target = Path(dbt_target_dir()) / stage
+    yield from dbt.cli(["build"], context=context, target_path=target).stream()
+
+
+@dbt_assets(
+    manifest=MANIFEST,
+    select="tag:harmonise",
+    name="dbt_harmonise",
+    project=dbt_project,
+    dagster_dbt_translator=translator,
+    pool=POOL,
+)
+def dbt_harmonise(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+    """Reference and codebook seeds, then staging views harmonising every wave and UDI snapshot."""
+    yield from _build(context, dbt, "harmonise")
+
+
+@dbt_assets(
+    manifest=MANIFEST,
+    select="tag:analysis",
+    name="dbt_analysis",
+    project=dbt_project,
+    dagster_dbt_translator=translator,
+    pool=POOL,
+)
+def dbt_analysis(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+    """Intermediate tables, contract marts and suppressed release tables."""
+    yield from _build(context, dbt, "analysis")
+
+
+def mart_keys() -> list[dg.AssetKey]:
+    """Every `marts` and `release` table: what the published warehouse is made of."""
+    return sorted(
+        (key for key in dbt_analysis.keys if key.path[0] in ("marts", "release")),
+        key=lambda key: key.to_user_string(),
+    )

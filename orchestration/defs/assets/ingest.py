@@ -1,0 +1,95 @@
+"""Ingest assets: one survey wave or one UDI snapshot folder per partition, loaded into the build file.
+
+Each materialisation records per-file row counts and checksums; a blocking check re-validates the
+loaded partition (pandera schema, rows add up, quarantined share within tolerance), so a bad
+partition stops everything downstream.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import dagster as dg
+
+from orchestration.defs.partitions import survey_wave_partitions, udi_snapshot_partitions
+from orchestration.defs.resources import BuildDatabase
+from panel_ingest import paths
+from panel_ingest.checks import check_survey_partition, check_udi_partition
+from panel_ingest.raw_tables import ensure_raw_tables
+from panel_ingest.secrets import load_hmac_key
+from panel_ingest.survey import ingest_survey_wave
+from panel_ingest.udi import ingest_udi_snapshot
+
+POOL = "duckdb_build"
+INGEST_GROUP = "ingest"
+SURVEY_CHECK = "survey_partition_valid"
+UDI_CHECK = "udi_partition_valid"
+
+
+def file_metadata(results: Sequence) -> dict[str, dg.MetadataValue]:
+    """Totals plus one row per file (rows in/loaded/quarantined, sha256, quarantine reasons)."""
+    files = {
+        result.source_file: {
+            "layout": result.layout,
+            "rows_in": result.rows_in,
+            "rows_loaded": result.rows_loaded,
+            "rows_quarantined": result.rows_quarantined,
+            "sha256": result.file_sha256,
+            "quarantine_reasons": dict(result.quarantine_reasons),
+        }
+        for result in results
+    }
+    return {
+        "rows_in": dg.MetadataValue.int(sum(r.rows_in for r in results)),
+        "rows_loaded": dg.MetadataValue.int(sum(r.rows_loaded for r in results)),
+        "rows_quarantined": dg.MetadataValue.int(sum(r.rows_quarantined for r in results)),
+        "files": dg.MetadataValue.json(files),
+        "sha256": dg.MetadataValue.json({name: row["sha256"] for name, row in files.items()}),
+    }
+
+
+def check_result(check_name: str, outcome) -> dg.AssetCheckResult:
+    """A blocking check result from a `panel_ingest.checks.CheckOutcome`."""
+    return dg.AssetCheckResult(
+        check_name=check_name,
+        passed=bool(outcome.passed),
+        severity=dg.AssetCheckSeverity.ERROR,
+        description=outcome.description,
+        metadata=dict(outcome.metadata or {}),
+    )
+
+
+@dg.asset(
+    partitions_def=survey_wave_partitions,
+    group_name=INGEST_GROUP,
+    pool=POOL,
+    kinds={"python", "duckdb"},
+    check_specs=[dg.AssetCheckSpec(SURVEY_CHECK, asset="survey_wave", blocking=True,
+                                   description="Loaded rows re-validate; rows add up; quarantine within tolerance.")],
+)
+def survey_wave(context: dg.AssetExecutionContext, build_db: BuildDatabase) -> dg.MaterializeResult:
+    """One survey wave folder `raw/survey/w<N>_<YYYY>/`: responses (+ invitations) into `raw`, bad rows into `audit.quarantine`."""
+    wave_id = context.partition_key
+    hmac_key = load_hmac_key(paths.data_dir())
+    with build_db.connect() as con:
+        ensure_raw_tables(con)
+        results = ingest_survey_wave(con, paths.raw_dir(), wave_id, hmac_key)
+        outcome = check_survey_partition(con, wave_id)
+    return dg.MaterializeResult(metadata=file_metadata(results), check_results=[check_result(SURVEY_CHECK, outcome)])
+
+
+@dg.asset(
+    partitions_def=udi_snapshot_partitions,
+    group_name=INGEST_GROUP,
+    pool=POOL,
+    kinds={"python", "duckdb"},
+    check_specs=[dg.AssetCheckSpec(UDI_CHECK, asset="udi_snapshot", blocking=True,
+                                   description="Loaded rows re-validate; rows add up; quarantine within tolerance.")],
+)
+def udi_snapshot(context: dg.AssetExecutionContext, build_db: BuildDatabase) -> dg.MaterializeResult:
+    """One UDI retrieval folder `raw/udi/<YYYY-MM-DD>/`: applications, decisions and valid permits into `raw`."""
+    snapshot_date = context.partition_key
+    with build_db.connect() as con:
+        ensure_raw_tables(con)
+        results = ingest_udi_snapshot(con, paths.raw_dir(), snapshot_date)
+        outcome = check_udi_partition(con, snapshot_date)
+    return dg.MaterializeResult(metadata=file_metadata(results), check_results=[check_result(UDI_CHECK, outcome)])

@@ -1,0 +1,68 @@
+"""Cross-wave record linkage, between dbt staging and the analysis models."""
+from __future__ import annotations
+
+import dagster as dg
+
+from linkage.run import link_waves
+from orchestration.defs.resources import BuildDatabase
+from panel_ingest import paths
+
+POOL = "duckdb_build"
+STAGING_INPUTS = [
+    dg.AssetKey(["staging", "stg_survey__responses"]),
+    dg.AssetKey(["staging", "stg_survey__invitations"]),
+]
+
+
+def truth_file():
+    """`raw/_truth/responses.csv`: synthetic data only, read here and nowhere else in the pipeline."""
+    return paths.raw_dir() / "_truth" / "responses.csv"
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(
+            "person_links",
+            deps=STAGING_INPUTS,
+            description="`linkage.response_persons` and `linkage.runs`: every response linked to a stable person id.",
+            group_name="linkage",
+            kinds={"python", "splink", "duckdb"},
+            automation_condition=dg.AutomationCondition.eager(),
+        ),
+        dg.AssetSpec(
+            "linkage_truth",
+            deps=STAGING_INPUTS,
+            description="`linkage.truth_responses` from the synthetic truth file (empty for real data); scores linkage only.",
+            group_name="linkage",
+            kinds={"python", "duckdb"},
+            automation_condition=dg.AutomationCondition.eager(),
+        ),
+    ],
+    pool=POOL,
+)
+def person_links(build_db: BuildDatabase):
+    """Link every wave; `link_waves` also (re)loads the truth table, so both assets come from one op."""
+    source = truth_file()
+    with build_db.connect() as con:
+        summary = link_waves(con, truth_csv=source if source.exists() else None)
+    summary = _jsonable(summary)
+    yield dg.MaterializeResult(asset_key="person_links", metadata={
+        "responses": summary.get("responses"), "persons": summary.get("persons"),
+        "duplicates": summary.get("duplicates"), "linkage": dg.MetadataValue.json(summary),
+    })
+    yield dg.MaterializeResult(asset_key="linkage_truth", metadata={
+        "truth_rows": summary.get("truth_rows", 0), "truth_file_present": source.exists(),
+    })
+
+
+def _jsonable(value):
+    """Linkage summaries may hold dates or numpy numbers; metadata needs plain JSON."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if hasattr(value, "item"):
+        return value.item()
+    return str(value)

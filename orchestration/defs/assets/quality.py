@@ -1,0 +1,94 @@
+"""Quality gates over the marts: Great Expectations suites (blocking) and UDI freshness (warning)."""
+from __future__ import annotations
+
+import os
+from datetime import date
+
+import dagster as dg
+
+from orchestration.defs.assets.dbt import mart_keys
+from orchestration.defs.resources import BuildDatabase
+from panel_ingest import paths
+
+GX_CHECK = "great_expectations"
+FRESHNESS_CHECK = "udi_freshness"
+UDI_MAX_AGE_DAYS = 40
+UDI_MONTHLY = dg.AssetKey(["marts", "udi_monthly"])
+# `PANEL_TODAY=YYYY-MM-DD` pins "today" for the freshness check (reproducible demos and tests).
+TODAY_ENV = "PANEL_TODAY"
+
+
+def gx_marts() -> list[dg.AssetKey]:
+    """The `marts` tables that have a Great Expectations suite."""
+    from validation.expectations.suites import SUITE_MARTS
+
+    present = {key.path[-1]: key for key in mart_keys() if key.path[0] == "marts"}
+    return [present[name] for name in SUITE_MARTS if name in present]
+
+
+@dg.multi_asset_check(
+    specs=[
+        dg.AssetCheckSpec(GX_CHECK, asset=key, blocking=True,
+                          description="Great Expectations suite over the mart (contract values, keys, reconciliations).")
+        for key in gx_marts()
+    ],
+    can_subset=True,
+    pool="duckdb_build",
+)
+def great_expectations_suites(context: dg.AssetCheckExecutionContext, build_db: BuildDatabase):
+    """Run the mart suites on the build file and render Data Docs into `$PANEL_DATA_DIR/data_docs/`."""
+    from validation.expectations import run_mart_suites
+
+    previous = paths.published_db_path()
+    docs_dir = paths.data_docs_dir()
+    with build_db.connect() as con:
+        outcomes = {outcome.mart.split(".")[-1]: outcome for outcome in
+                    run_mart_suites(con, docs_dir, previous_db=previous if previous.exists() else None)}
+    for check_key in context.selected_asset_check_keys:
+        mart = check_key.asset_key.path[-1]
+        outcome = outcomes.get(mart)
+        if outcome is None:
+            yield dg.AssetCheckResult(asset_key=check_key.asset_key, check_name=GX_CHECK, passed=False,
+                                      description=f"the Great Expectations run returned no outcome for marts.{mart}")
+            continue
+        description = outcome.summary() + ("".join(f"\n- {line}" for line in outcome.failures) if outcome.failures else "")
+        yield dg.AssetCheckResult(
+            asset_key=check_key.asset_key, check_name=GX_CHECK, passed=bool(outcome.success),
+            severity=dg.AssetCheckSeverity.ERROR, description=description,
+            metadata={
+                "expectations": outcome.n_expectations,
+                "failed": outcome.n_failed,
+                "notes": dg.MetadataValue.json(list(outcome.notes)),
+                "data_docs": dg.MetadataValue.path(str(outcome.docs_index or docs_dir)),
+            },
+        )
+
+
+def udi_age_days(newest_snapshot: date, today: date) -> int:
+    """Days between the newest UDI retrieval date and today."""
+    return (today - newest_snapshot).days
+
+
+def today() -> date:
+    """Today, unless `PANEL_TODAY` pins it."""
+    pinned = os.environ.get(TODAY_ENV, "").strip()
+    return date.fromisoformat(pinned) if pinned else date.today()
+
+
+@dg.asset_check(asset=UDI_MONTHLY, name=FRESHNESS_CHECK, blocking=False,
+                description=f"Warns when the newest UDI snapshot is older than {UDI_MAX_AGE_DAYS} days.")
+def udi_freshness(build_db: BuildDatabase) -> dg.AssetCheckResult:
+    """The newest vintage in `marts.udi_monthly` against today; stale data warns but does not block."""
+    with build_db.connect(read_only=True) as con:
+        (newest,) = con.execute("select max(vintage_date)::date from marts.udi_monthly").fetchone()
+    if newest is None:
+        return dg.AssetCheckResult(passed=False, severity=dg.AssetCheckSeverity.WARN,
+                                   description="marts.udi_monthly has no UDI vintage at all")
+    age = udi_age_days(newest, today())
+    fresh = age <= UDI_MAX_AGE_DAYS
+    return dg.AssetCheckResult(
+        passed=fresh, severity=dg.AssetCheckSeverity.WARN,
+        description=(f"newest UDI snapshot {newest} is {age} days old"
+                     + ("" if fresh else f" (older than {UDI_MAX_AGE_DAYS} days: retrieve a new snapshot from UDI)")),
+        metadata={"newest_snapshot": str(newest), "age_days": age, "max_age_days": UDI_MAX_AGE_DAYS},
+    )

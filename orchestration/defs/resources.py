@@ -1,0 +1,68 @@
+"""Resources: the build DuckDB file and the dbt CLI, both resolved from `PANEL_DATA_DIR` at run time."""
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import dagster as dg
+import duckdb
+from dagster_dbt import DbtCliResource
+
+from orchestration.defs.dbt_project import dbt_executable, dbt_project
+from panel_ingest import paths
+
+# DuckDB allows one writer process per file; another process holding it shows up as this error.
+LOCK_ERROR_HINT = "lock"
+LOCK_RETRIES = 3
+LOCK_RETRY_SECONDS = 10
+
+
+class BuildDatabase(dg.ConfigurableResource):
+    """The build file `$PANEL_DATA_DIR/build/warehouse.duckdb` that every writer uses.
+
+    The path is read at run time, not at definition time, so one code location serves any data root.
+    """
+
+    def path(self) -> str:
+        """Absolute path of the build file (its folder is created on demand)."""
+        build = paths.build_db_path()
+        build.parent.mkdir(parents=True, exist_ok=True)
+        return str(build)
+
+    @contextmanager
+    def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection to the build file, closed on exit so dbt's subprocess can open it next.
+
+        A lock held by another process is a transient failure: the step is retried after a pause.
+        """
+        try:
+            con = duckdb.connect(self.path(), read_only=read_only)
+        except duckdb.IOException as error:
+            if LOCK_ERROR_HINT in str(error).lower():
+                raise dg.RetryRequested(max_retries=LOCK_RETRIES, seconds_to_wait=LOCK_RETRY_SECONDS) from error
+            raise
+        try:
+            yield con
+        finally:
+            con.close()
+
+
+def dbt_environment() -> None:
+    """Point dbt's profile at the build file (`PANEL_BUILD_DB`) of the current data root."""
+    os.environ["PANEL_BUILD_DB"] = BuildDatabase().path()
+
+
+def dbt_target_dir() -> str:
+    """dbt artefacts of runs go under the data root, so parallel data roots never share a target dir."""
+    target = paths.data_dir() / "dbt_target"
+    target.mkdir(parents=True, exist_ok=True)
+    return str(target)
+
+
+RESOURCES = {
+    "build_db": BuildDatabase(),
+    "dbt": DbtCliResource(
+        project_dir=dbt_project, profiles_dir=str(dbt_project.profiles_dir), dbt_executable=dbt_executable()
+    ),
+}

@@ -1,0 +1,144 @@
+"""`make refresh`: ingest every raw folder, build everything downstream, publish only if every blocking check passed.
+
+    python -m orchestration.refresh
+
+Uses the Dagster instance in `$DAGSTER_HOME` (ephemeral if unset), so refresh runs show up in the UI.
+Exit status: 0 everything built, every blocking check passed and the warehouse was published;
+1 a check or step failed (the published warehouse is untouched; the failures are printed);
+2 the refresh could not start (no key, no raw data).
+"""
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import dagster as dg
+from dagster._core.events import DagsterEventType
+
+from orchestration.defs.partitions import SURVEY_WAVE_PARTITIONS, UDI_SNAPSHOT_PARTITIONS
+from orchestration.failures import Failure, run_failures
+from panel_ingest import paths
+from panel_ingest.discover import find_survey_waves, find_udi_snapshots
+from panel_ingest.secrets import MissingHmacKeyError, load_hmac_key
+
+EXIT_OK, EXIT_FAILED, EXIT_CANNOT_START = 0, 1, 2
+
+
+class RefreshCannotStart(RuntimeError):
+    """Nothing was built: configuration or input is missing."""
+
+
+@dataclass
+class RefreshResult:
+    """What a refresh did: its runs, the failures that blocked publication, and warnings."""
+
+    run_ids: list[str] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    published: bool = False
+
+    @property
+    def success(self) -> bool:
+        return self.published and not self.failures
+
+
+def refresh_instance() -> dg.DagsterInstance:
+    """The persistent instance in `$DAGSTER_HOME` when set (created if needed), else an ephemeral one."""
+    home = os.environ.get("DAGSTER_HOME", "").strip()
+    if not home:
+        return dg.DagsterInstance.ephemeral()
+    Path(home).mkdir(parents=True, exist_ok=True)
+    return dg.DagsterInstance.get()
+
+
+def register_partitions(instance: dg.DagsterInstance, raw: Path) -> tuple[list[str], list[str]]:
+    """Add a partition for every wave and UDI snapshot folder that is not one yet; return both lists."""
+    waves, snapshots = find_survey_waves(raw), find_udi_snapshots(raw)
+    if not waves and not snapshots:
+        raise RefreshCannotStart(f"no wave folder under {raw / 'survey'} and no snapshot folder under {raw / 'udi'}")
+    for name, keys in ((SURVEY_WAVE_PARTITIONS, waves), (UDI_SNAPSHOT_PARTITIONS, snapshots)):
+        known = set(instance.get_dynamic_partitions(name))
+        new = [key for key in keys if key not in known]
+        if new:
+            instance.add_dynamic_partitions(name, new)
+    return waves, snapshots
+
+
+def start_fresh_build(build: Path) -> None:
+    """A full refresh builds a new file, so nothing from an earlier build (e.g. a deleted folder) lingers."""
+    for leftover in (build, build.with_name(build.name + ".wal")):
+        leftover.unlink(missing_ok=True)
+
+
+def _execute(job: dg.JobDefinition, instance: dg.DagsterInstance, result: RefreshResult, **kwargs) -> dg.ExecuteInProcessResult:
+    run = job.execute_in_process(instance=instance, raise_on_error=False, tags={"panel/trigger": "refresh"}, **kwargs)
+    result.run_ids.append(run.run_id)
+    result.failures += run_failures(instance, run.run_id)
+    if not run.success and not result.failures:
+        result.failures.append(Failure("run", job.name, kwargs.get("partition_key"), "run failed without a step error"))
+    result.warnings += _warnings(instance, run.run_id)
+    return run
+
+
+def _warnings(instance: dg.DagsterInstance, run_id: str) -> list[str]:
+    records = instance.get_records_for_run(run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION).records
+    lines = []
+    for record in records:
+        evaluation = record.event_log_entry.dagster_event.event_specific_data
+        if not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.WARN:
+            lines.append(f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}: {evaluation.description}")
+    return lines
+
+
+def refresh(instance: dg.DagsterInstance | None = None, log=print) -> RefreshResult:
+    """Ingest every partition (one run each), then build, check and publish everything downstream in one run."""
+    load_hmac_key(paths.data_dir())  # fail before touching anything if the key is missing
+    from orchestration.definitions import defs  # loads the dbt manifest; only needed once the key is there
+
+    instance = instance or refresh_instance()
+    waves, snapshots = register_partitions(instance, paths.raw_dir())
+    start_fresh_build(paths.build_db_path())
+    result = RefreshResult()
+    for job_name, keys in (("survey_wave_job", waves), ("udi_snapshot_job", snapshots)):
+        job = defs.resolve_job_def(job_name)
+        for key in keys:
+            run = _execute(job, instance, result, partition_key=key)
+            log(f"{'ok    ' if run.success else 'FAILED'} {job_name} [{key}]")
+    if result.failures:
+        log("not building downstream: an ingest partition failed its blocking check")
+        return result
+    run = _execute(defs.resolve_job_def("downstream_job"), instance, result)
+    result.published = run.success and any(
+        event.asset_key == dg.AssetKey("published_warehouse") for event in run.get_asset_materialization_events()
+    )
+    log(f"{'ok    ' if run.success else 'FAILED'} downstream_job (dbt, linkage, weights, checks, publication)")
+    return result
+
+
+def report(result: RefreshResult, out=print) -> int:
+    """Print warnings and failures; return the exit status."""
+    for warning in result.warnings:
+        out(f"warning: {warning}")
+    if result.success:
+        out(f"published {paths.published_db_path()} (previous kept as {paths.previous_db_path().name})")
+        return EXIT_OK
+    out(f"refresh FAILED; {paths.published_db_path()} was left untouched. What failed:")
+    for failure in result.failures or [Failure("run", "downstream_job", None, "published_warehouse was not materialised")]:
+        out(f"  - {failure.line()}")
+    return EXIT_FAILED
+
+
+def main() -> int:
+    """CLI entry point (`make refresh`)."""
+    try:
+        result = refresh()
+    except (MissingHmacKeyError, RefreshCannotStart) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_CANNOT_START
+    return report(result)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
