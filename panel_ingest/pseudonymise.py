@@ -1,0 +1,94 @@
+"""E-mail pseudonymisation: the clear address never leaves memory.
+
+`email_hash` (keyed HMAC-SHA256) supports exact matching across waves; `email_bloom` (a keyed Bloom filter of
+the address's padded character bigrams) supports fuzzy matching of typos such as `gmial.com` by Dice
+similarity, without storing the address.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+
+import pandas as pd
+
+BLOOM_BITS = 1024
+BLOOM_HASHES_PER_BIGRAM = 10
+PAD = "_"
+# Anything that looks like an address in a column that should not hold one (e.g. typed into a free-text field).
+EMAIL_LIKE = re.compile(r"[^\s@]+@[^\s@]+\.[^\s@]+")
+HASH_COLUMN = "email_hash"
+BLOOM_COLUMN = "email_bloom"
+
+
+def normalise_email(address: str | None) -> str | None:
+    """Strip, drop all whitespace, lowercase, strip trailing dots; empty -> None."""
+    if address is None:
+        return None
+    text = re.sub(r"\s+", "", str(address)).lower().rstrip(".")
+    return text or None
+
+
+def email_hash(address: str | None, key: bytes) -> str | None:
+    """HMAC-SHA256 hex digest of the normalised address; None when there is no address."""
+    normalised = normalise_email(address)
+    if normalised is None:
+        return None
+    return hmac.new(key, normalised.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def _bigrams(text: str) -> list[str]:
+    padded = f"{PAD}{text}{PAD}"
+    return [padded[i:i + 2] for i in range(len(padded) - 1)]
+
+
+def _bloom_positions(bigram: str, key: bytes) -> list[int]:
+    # Double hashing from one keyed digest; "bloom|" separates this use of the key from email_hash.
+    digest = hmac.new(key, f"bloom|{bigram}".encode("utf-8"), hashlib.sha256).digest()
+    first = int.from_bytes(digest[:8], "big")
+    step = int.from_bytes(digest[8:16], "big") | 1
+    return [(first + i * step) % BLOOM_BITS for i in range(BLOOM_HASHES_PER_BIGRAM)]
+
+
+def email_bloom(address: str | None, key: bytes) -> str | None:
+    """Keyed Bloom encoding (1024 `0`/`1` characters, castable to DuckDB BIT); None when no address."""
+    normalised = normalise_email(address)
+    if normalised is None:
+        return None
+    bits = bytearray(b"0" * BLOOM_BITS)
+    for bigram in _bigrams(normalised):
+        for position in _bloom_positions(bigram, key):
+            bits[position] = ord("1")
+    return bits.decode("ascii")
+
+
+def dice(a: str, b: str) -> float:
+    """Dice similarity of two Bloom encodings: 2|A and B| / (|A| + |B|)."""
+    ones_a = {i for i, c in enumerate(a) if c == "1"}
+    ones_b = {i for i, c in enumerate(b) if c == "1"}
+    total = len(ones_a) + len(ones_b)
+    return 2 * len(ones_a & ones_b) / total if total else 0.0
+
+
+def replace_email_column(frame: pd.DataFrame, column: str, key: bytes) -> pd.DataFrame:
+    """A copy of `frame` with the clear `column` replaced by `email_hash` and `email_bloom` (in its place)."""
+    addresses = frame[column]
+    out = frame.drop(columns=[column])
+    position = list(frame.columns).index(column)
+    out.insert(position, HASH_COLUMN, [email_hash(a, key) for a in addresses])
+    out.insert(position + 1, BLOOM_COLUMN, [email_bloom(a, key) for a in addresses])
+    return out
+
+
+def redact_stray_emails(frame: pd.DataFrame, key: bytes, columns: list[str] | None = None) -> pd.DataFrame:
+    """Replace e-mail-like text in other columns by `email_hash:<hex>` so no address is ever stored.
+
+    The value then fails its column's checks and the row is quarantined with the hash, not the address.
+    """
+    out = frame.copy()
+    for column in columns if columns is not None else list(out.columns):
+        values = out[column]
+        mask = values.map(lambda v: isinstance(v, str) and EMAIL_LIKE.search(v) is not None)
+        if mask.any():
+            out.loc[mask, column] = values[mask].map(lambda v: f"email_hash:{email_hash(v, key)}")
+    return out

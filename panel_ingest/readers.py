@@ -1,0 +1,224 @@
+"""Readers that turn one raw file into raw rows without losing anything.
+
+Every reader returns a `RawFile`: a frame whose columns are the header exactly as in the file and whose
+cells are text (or None for blank), indexed by the 1-based data row number (`row_number`). Text rules
+(architecture doc): integers without `.0`, booleans `TRUE`/`FALSE`, date-times `YYYY-MM-DD HH:MM:SS`,
+dates `YYYY-MM-DD`, other text exactly as delivered; a blank or whitespace-only cell is None.
+Trailing all-blank rows are not records and are dropped; interior all-blank rows are kept (they then fail
+validation and are quarantined, so nothing disappears). Any file that cannot be read raises
+`UnreadableFileError` naming the file and the problem.
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import math
+import re
+import zipfile
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from panel_ingest.errors import UnreadableFileError
+
+CSV_DELIMITERS = (",", ";")
+# Control characters other than tab/CR/LF never occur in a text export: their presence means binary data.
+BINARY_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+ROW_NUMBER = "row_number"
+
+
+@dataclass
+class RawFile:
+    """One file's rows as text; `frame.index` is the 1-based row number."""
+
+    source_file: str
+    path: Path
+    file_format: str
+    frame: pd.DataFrame
+    file_sha256: str
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self.frame.columns)
+
+
+def relative_name(path: Path, raw_dir: Path) -> str:
+    """Path relative to `raw/` with forward slashes (how files are named everywhere downstream)."""
+    try:
+        return Path(path).resolve().relative_to(Path(raw_dir).resolve()).as_posix()
+    except ValueError:
+        return Path(path).name
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def cell_text(value) -> str | None:
+    """One cell as text by the architecture's text rules."""
+    if value is None or value is pd.NaT:
+        return None
+    if isinstance(value, (bool, np.bool_)):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    if isinstance(value, (float, np.floating)):
+        if math.isnan(value):
+            return None
+        return str(int(value)) if float(value).is_integer() else repr(float(value))
+    if isinstance(value, (datetime, pd.Timestamp)):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, date):
+        return value.strftime("%Y-%m-%d")
+    text = str(value)
+    return text if text.strip() else None
+
+
+def _frame_from_rows(header: list[str], rows: list[list], source_file: str) -> pd.DataFrame:
+    """Build the text frame; checks the header and the width of every row."""
+    if not header or all(h is None or not str(h).strip() for h in header):
+        raise UnreadableFileError(source_file, "no header row (empty file)")
+    names = [None if h is None else str(h).strip() for h in header]
+    blank = [i + 1 for i, n in enumerate(names) if not n]
+    if blank:
+        raise UnreadableFileError(source_file, f"blank column name in the header at position(s) {blank}")
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise UnreadableFileError(source_file, f"duplicate column names in the header: {duplicates}")
+    while rows and all(cell_text(c) is None for c in rows[-1]):
+        rows.pop()
+    width = len(names)
+    cleaned = []
+    for number, row in enumerate(rows, start=1):
+        if all(cell_text(c) is None for c in row):
+            row = [None] * width
+        if len(row) != width:
+            raise UnreadableFileError(
+                source_file, f"ragged row: data row {number} has {len(row)} fields, the header has {width}")
+        cleaned.append([cell_text(c) for c in row])
+    frame = pd.DataFrame(cleaned, columns=names, dtype=object)
+    frame.index = pd.RangeIndex(1, len(frame) + 1, name=ROW_NUMBER)
+    return frame.astype(object).where(frame.notna(), None)
+
+
+def decode_text(data: bytes, source_file: str) -> str:
+    """UTF-8 (with or without BOM), else Windows-1252 (Excel's CSV export); binary data is refused."""
+    if b"\x00" in data:
+        raise UnreadableFileError(source_file, "binary data (NUL bytes), not a text CSV file")
+    text = None
+    for encoding in ("utf-8-sig", "cp1252"):
+        try:
+            text = data.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    if text is None:
+        raise UnreadableFileError(source_file, "not text in UTF-8 or Windows-1252 encoding")
+    if BINARY_CHARS.search(text):
+        raise UnreadableFileError(source_file, "binary data (control characters), not a text CSV file")
+    return text
+
+
+def detect_delimiter(text: str, source_file: str) -> str:
+    """Comma or semicolon, whichever occurs more often in the header line."""
+    header_line = text.split("\n", 1)[0]
+    counts = {d: header_line.count(d) for d in CSV_DELIMITERS}
+    best = max(CSV_DELIMITERS, key=lambda d: counts[d])
+    if counts[best] == 0:
+        raise UnreadableFileError(source_file, "no comma or semicolon delimiter in the header line")
+    return best
+
+
+def read_csv_file(path: Path, source_file: str) -> RawFile:
+    """A CSV in UTF-8, UTF-8 with BOM or Windows-1252, comma- or semicolon-separated."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise UnreadableFileError(source_file, f"cannot open file: {exc.strerror}") from exc
+    text = decode_text(data, source_file)
+    delimiter = detect_delimiter(text, source_file)
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    except csv.Error as exc:
+        raise UnreadableFileError(source_file, f"malformed CSV: {exc}") from exc
+    if not rows:
+        raise UnreadableFileError(source_file, "no header row (empty file)")
+    frame = _frame_from_rows(rows[0], rows[1:], source_file)
+    return RawFile(source_file, Path(path), "csv", frame, hashlib.sha256(data).hexdigest())
+
+
+def _xlsx_cell_text(cell) -> str | None:
+    value = getattr(cell, "value", None)
+    if isinstance(value, datetime) and value.time() == datetime.min.time():
+        number_format = str(getattr(cell, "number_format", "") or "").lower()
+        if "h" not in number_format and "s" not in number_format:
+            return value.strftime("%Y-%m-%d")
+    return cell_text(value)
+
+
+def read_xlsx_file(path: Path, source_file: str) -> RawFile:
+    """An Excel workbook: sheet `Data`, else the first sheet; the first row is the header."""
+    import openpyxl
+
+    try:
+        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, OSError, KeyError, ValueError, TypeError) as exc:
+        raise UnreadableFileError(source_file, f"not a readable XLSX workbook ({type(exc).__name__})") from exc
+    except Exception as exc:  # openpyxl raises many types for corrupt parts
+        raise UnreadableFileError(source_file, f"not a readable XLSX workbook ({type(exc).__name__})") from exc
+    try:
+        sheet = workbook["Data"] if "Data" in workbook.sheetnames else workbook.worksheets[0]
+        rows = [[_xlsx_cell_text(c) for c in row] for row in sheet.iter_rows()]
+    except Exception as exc:
+        raise UnreadableFileError(source_file, f"corrupt XLSX sheet data ({type(exc).__name__})") from exc
+    finally:
+        workbook.close()
+    if not rows:
+        raise UnreadableFileError(source_file, "no header row (empty sheet)")
+    header = rows[0]
+    while header and header[-1] is None:
+        header = header[:-1]
+    width = len(header)
+    data_rows = []
+    for number, row in enumerate(rows[1:], start=1):
+        extra = [c for c in row[width:] if c is not None]
+        if extra:
+            raise UnreadableFileError(
+                source_file, f"ragged row: data row {number} has values beyond the {width} header columns")
+        data_rows.append(list(row[:width]) + [None] * (width - len(row[:width])))
+    frame = _frame_from_rows(header, data_rows, source_file)
+    return RawFile(source_file, Path(path), "xlsx", frame, file_sha256(path))
+
+
+def read_sav_file(path: Path, source_file: str) -> RawFile:
+    """An SPSS file: numeric codes (not value labels), SPSS dates/date-times as text."""
+    import pyreadstat
+
+    try:
+        data, _meta = pyreadstat.read_sav(str(path), apply_value_formats=False)
+    except Exception as exc:  # pyreadstat raises ReadstatError/PyreadstatError and OSError
+        raise UnreadableFileError(source_file, f"not a readable SPSS .sav file ({exc})") from exc
+    header = list(data.columns)
+    rows = [[v for v in record] for record in data.astype(object).itertuples(index=False, name=None)]
+    frame = _frame_from_rows(header, rows, source_file)
+    return RawFile(source_file, Path(path), "sav", frame, file_sha256(path))
+
+
+READERS = {".csv": read_csv_file, ".xlsx": read_xlsx_file, ".sav": read_sav_file}
+
+
+def read_table_file(path: Path, raw_dir: Path) -> RawFile:
+    """Read a survey file by its extension (.csv, .xlsx, .sav)."""
+    source_file = relative_name(path, raw_dir)
+    reader = READERS.get(Path(path).suffix.lower())
+    if reader is None:
+        raise UnreadableFileError(source_file, f"unsupported file type {Path(path).suffix!r} (expected .csv, .xlsx or .sav)")
+    return reader(path, source_file)
