@@ -1,0 +1,73 @@
+"""`generate()`: the whole synthetic delivery (survey waves, UDI snapshots and `_truth/`) for one seed."""
+from __future__ import annotations
+
+import shutil
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+from synthetic_panel import config
+from synthetic_panel.mess import MessMaker
+from synthetic_panel.panel import W1, W2, W3, simulate_panel
+from synthetic_panel.udi import write_udi
+from synthetic_panel.writers import write_invitations, write_truth, write_w1, write_w2, write_w3
+
+W1_ENCODINGS = ("utf-8-sig", "utf-8", "cp1252")
+W1_DELIMITERS = (";", ",")
+# Independent random streams, so that changing the mess level leaves the clean panel untouched.
+CORE_STREAM, MESS_STREAM, TOKEN_STREAM, ID_STREAM = 0, 1, 4, 5
+
+
+def generate(out_dir: str | Path, scale: float = 1.0, seed: int = 20220601, mess: float = 1.0,
+             w1_encoding: str = "utf-8-sig", w1_delimiter: str = ";") -> dict:
+    """Write a synthetic raw delivery into `out_dir` (e.g. `data/raw`) and return a summary.
+
+    `scale` multiplies sample sizes (UDI figures stay population-level), `mess` multiplies every mess rate
+    (0 = clean), `w1_encoding`/`w1_delimiter` choose how the w1 CSV is saved. The `survey/`, `udi/` and
+    `_truth/` folders of `out_dir` are replaced. The same arguments always give byte-identical files.
+    """
+    if scale <= 0:
+        raise ValueError(f"scale must be positive, got {scale}")
+    if mess < 0:
+        raise ValueError(f"mess must be >= 0, got {mess}")
+    if w1_encoding not in W1_ENCODINGS:
+        raise ValueError(f"w1_encoding must be one of {W1_ENCODINGS}, got {w1_encoding!r}")
+    if w1_delimiter not in W1_DELIMITERS:
+        raise ValueError(f"w1_delimiter must be one of {W1_DELIMITERS}, got {w1_delimiter!r}")
+    out = Path(out_dir)
+    for sub in ("survey", "udi", "_truth"):
+        shutil.rmtree(out / sub, ignore_errors=True)
+    folders = {w: out / "survey" / w for w in config.WAVES}
+    for folder in [*folders.values(), out / "udi", out / "_truth"]:
+        folder.mkdir(parents=True, exist_ok=True)
+
+    panel = simulate_panel(scale, np.random.default_rng([seed, CORE_STREAM]))
+    invitations = MessMaker(panel, mess, np.random.default_rng([seed, MESS_STREAM]),
+                            np.random.default_rng([seed, TOKEN_STREAM])).run()
+    written = {
+        W1: write_w1(folders[W1] / "responses.csv", panel.responses[W1], w1_encoding, w1_delimiter),
+        W2: write_w2(folders[W2] / "responses.xlsx", panel.responses[W2], np.random.default_rng([seed, ID_STREAM])),
+        W3: write_w3(folders[W3] / "responses.sav", panel.responses[W3]),
+    }
+    for wave_id in (W2, W3):
+        write_invitations(folders[wave_id] / "invitations.csv", invitations[wave_id])
+    write_truth(out / "_truth", written, panel.persons, invitations)
+    udi_summary = write_udi(out / "udi", seed)
+    return summarise(written, invitations, panel, udi_summary)
+
+
+def summarise(written, invitations, panel, udi_summary) -> dict:
+    waves = {}
+    for wave_id, rows in written.items():
+        records = [r for r in rows if r.kind == "record"]
+        waves[wave_id] = {
+            "rows": len(rows),
+            "responses_of_record": len(records),
+            "in_norway_of_record": sum(r.answers["country"] == "norway" for r in records),
+            "abroad_of_record": sum(r.answers["country"] != "norway" for r in records),
+            "token_responses": sum(r.channel == "token" for r in records),
+            "invitations": len(invitations.get(wave_id, [])),
+            "mess": dict(sorted(Counter(kind for r in rows for kind in r.mess).items())),
+        }
+    return {"persons": len(panel.persons), "waves": waves, "udi": udi_summary}

@@ -1,0 +1,88 @@
+"""Reference code lists the generator draws from (the project's own seeds, so a fresh clone has them)."""
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+REFERENCE_DIR = Path(__file__).resolve().parent.parent / "dbt_project" / "seeds" / "reference"
+
+
+@dataclass(frozen=True)
+class Oblast:
+    iso_code: str
+    number: int
+    name_en: str
+    name_uk: str
+    name_ru: str
+    macro_region: str
+
+    def label(self, language: str) -> str:
+        """The oblast's label in a questionnaire language (English for `en` and `nb`)."""
+        return {"uk": self.name_uk, "ru": self.name_ru}.get(language, self.name_en)
+
+
+@dataclass(frozen=True)
+class Municipality:
+    name: str
+    code_2020: str
+    fylke_2020: str
+    code_2024: str
+    fylke_2024: str
+    settlement: str
+
+
+@dataclass(frozen=True)
+class County:
+    code: str
+    name: str
+    valid_from: str
+    valid_to: str
+    region_code: str
+
+
+def _rows(name: str) -> list[dict[str, str]]:
+    with (REFERENCE_DIR / name).open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+@lru_cache(maxsize=1)
+def oblasts() -> tuple[Oblast, ...]:
+    """Ukrainian oblasts in file order."""
+    return tuple(
+        Oblast(r["iso_code"], int(r["number"]), r["name_en"], r["name_uk"], r["name_ru"], r["macro_region"])
+        for r in _rows("ref_oblasts.csv")
+    )
+
+
+@lru_cache(maxsize=1)
+def municipalities() -> tuple[Municipality, ...]:
+    """Municipalities that appear in the survey, in file order."""
+    return tuple(
+        Municipality(r["kommune_name"], r["kommune_code_2020"], r["fylke_code_2020"], r["kommune_code_2024"],
+                     r["fylke_code_2024"], r["settlement"])
+        for r in _rows("ref_municipalities.csv")
+    )
+
+
+@lru_cache(maxsize=1)
+def counties() -> tuple[County, ...]:
+    """Counties before and after the 2024 reform, in file order."""
+    return tuple(
+        County(r["fylke_code"], r["fylke_name"], r["valid_from"], r["valid_to"], r["region_code"])
+        for r in _rows("ref_counties.csv")
+    )
+
+
+def counties_valid_on(iso_date: str) -> list[County]:
+    """The counties whose validity interval contains the date (`YYYY-MM-DD`)."""
+    return [c for c in counties() if c.valid_from <= iso_date and (not c.valid_to or iso_date <= c.valid_to)]
+
+
+def oblast_by_iso(iso_code: str) -> Oblast:
+    return next(o for o in oblasts() if o.iso_code == iso_code)
+
+
+def municipality_by_name(name: str) -> Municipality:
+    return next(m for m in municipalities() if m.name == name)
