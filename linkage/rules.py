@@ -30,6 +30,15 @@ def attributes_compatible(a: dict, b: dict) -> bool:
     return True
 
 
+def same_submitter(a: dict, b: dict) -> bool:
+    """Two responses of one wave behind one address are one person only if compatible and born in
+    the same year: minutes or days apart nobody's birth year changes, but siblings' may differ by one."""
+    if not attributes_compatible(a, b):
+        return False
+    year_a, year_b = a.get("birth_year"), b.get("birth_year")
+    return _missing(year_a) or _missing(year_b) or int(year_a) == int(year_b)
+
+
 def record_sort_key(response: dict) -> tuple:
     """Larger key = better response of record: complete first, then latest, then highest id."""
     submitted = response.get("submitted_at")

@@ -100,6 +100,11 @@ def _write(con, run_id: str, started: datetime, new_rows: pd.DataFrame, kept_wav
         raise
 
 
+def _stack(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """Concatenate row sets; object dtype keeps all-NULL columns (e.g. no duplicates yet) harmless."""
+    return pd.concat([f.astype(object) for f in frames], ignore_index=True)
+
+
 def link_waves(con: duckdb.DuckDBPyConnection, truth_csv=None) -> dict:
     """Link every wave not yet linked, keeping earlier assignments; write `linkage.*`; return metadata."""
     started = datetime.now(timezone.utc).replace(tzinfo=None)
@@ -122,11 +127,11 @@ def link_waves(con: duckdb.DuckDBPyConnection, truth_csv=None) -> dict:
         new_rows.append(rows)
         models[wave_id], counts[wave_id] = result.model, dict(sorted(result.counts.items()))
         wave_linked = wave_responses.merge(rows, on=["wave_id", "wave_number", "response_id"])
-        linked = wave_linked if linked is None else pd.concat([linked, wave_linked], ignore_index=True)
+        linked = wave_linked if linked is None else _stack([linked, wave_linked])
         logger.info("linked wave %s: %s", wave_id, counts[wave_id])
     relinked = list(models)
     parameters = _parameters(models)
-    all_rows = pd.concat(new_rows, ignore_index=True) if new_rows else pd.DataFrame(columns=list(ASSIGNMENT_COLUMNS))
+    all_rows = _stack(new_rows) if new_rows else pd.DataFrame(columns=list(ASSIGNMENT_COLUMNS))
     _write(con, run_id, started, all_rows, kept_waves, relinked, parameters, counts)
     return _metadata(con, run_id, relinked, counts, parameters, truth_rows)
 
