@@ -1,0 +1,618 @@
+"""The synthetic generator writes exactly what the providers deliver and reproduces the published figures.
+
+Files are read back the way a provider's consumer would (csv/pandas, openpyxl, pyreadstat); `_truth/` only
+tells which person wrote which row, so the responses of record can be found as the warehouse will find them.
+"""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import re
+import subprocess
+import sys
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import numpy as np
+import openpyxl
+import pandas as pd
+import pyreadstat
+import pytest
+
+from synthetic_panel import generate
+
+ROOT = Path(__file__).resolve().parent.parent
+REFERENCE = ROOT / "dbt_project" / "seeds" / "reference"
+FIELD_START = {"w1_2022": dt.datetime(2022, 6, 1), "w2_2023": dt.datetime(2023, 5, 2), "w3_2024": dt.datetime(2024, 9, 16)}
+TABLE1 = {1: 8, 2: 7, 3: 7, 4: 6, 5: 5, 6: 5, 7: 5, 8: 3, 9: 3, 10: 3, 11: 3, 12: 2, 13: 1, 14: 1}
+RETURNED_ONLY, ONWARD_ONLY = {1, 2, 5, 10}, {12, 13, 14}
+W1_HEADER = ["svar_id", "innsendt", "sprak", "fullfort", "kjonn", "fodselsar", "oblast", "ankomst", "kommune",
+             "barn_norge", "barn_ukraina", "partner", "nettverk", "krigens_varighet", "retur", "arbeid", "epost",
+             "samtykke"]
+W2_HEADER = ["RespondentID", "EndDate", "Finished", "Token", "Language", "Gender", "BirthYear", "Region",
+             "ArrivalMonth", "CurrentCountry", "Municipality", "LeftMonth", "FuturePlans",
+             *[f"Reason_{i}" for i in range(1, 15)], "ChildrenInNorway", "PartnerLocation", "Working", "Email",
+             "FollowUpConsent"]
+W3_REASONS = ["r_home", "r_longing", "r_family", "r_competence", "r_safer", "r_education", "r_nowork", "r_support",
+              "r_expectations", "r_temporary", "r_other", "r_language", "r_opportunities", "r_neverplanned"]
+W3_HEADER = ["id", "enddate", "finished", "token", "lang", "sex", "byear", "oblast", "arrival", "country_now",
+             "kommunenr", "left", "plans", *W3_REASONS, "kids_no", "partner_loc", "employed", "email", "consent"]
+
+# Allowed values per layout (what the ingest's codebook accepts); anything else is quarantined.
+CODES = {
+    "w1_2022": {"sprak": {"uk", "ru", "en", "nb"}, "fullfort": {"0", "1"}, "kjonn": {"1", "2", "3"},
+                "barn_ukraina": {"0", "1"}, "partner": {"1", "2", "3", "4"}, "nettverk": {"0", "1"},
+                "krigens_varighet": {"1", "2", "3", "4", "9"}, "retur": {"1", "2", "3"}, "arbeid": {"0", "1"},
+                "samtykke": {"0", "1"}},
+    "w2_2023": {"Finished": {"TRUE", "FALSE"}, "Language": {"Ukrainian", "Russian", "English", "Norwegian"},
+                "Gender": {"Female", "Male", "Other / prefer not to say"}, "CurrentCountry": {"1", "2", "3"},
+                "FuturePlans": {"1", "2", "3", "4", "5"}, "PartnerLocation": {"1", "2", "3", "4"},
+                "Working": {"0", "1"}, "FollowUpConsent": {"0", "1"}, **{f"Reason_{i}": {"1"} for i in range(1, 15)}},
+    "w3_2024": {"finished": {"0", "1"}, "lang": {"1", "2", "3", "4"}, "sex": {"1", "2", "3"},
+                "country_now": {"1", "2", "3"}, "plans": {"1", "2", "3", "4", "5"}, "partner_loc": {"1", "2", "3", "4"},
+                "employed": {"0", "1"}, "consent": {"0", "1"}, **{name: {"0", "1"} for name in W3_REASONS}},
+}
+RANGES = {
+    "w1_2022": {"fodselsar": (1920, 2006), "barn_norge": (0, 9)},
+    "w2_2023": {"BirthYear": (1920, 2007), "ChildrenInNorway": (0, 9)},
+    "w3_2024": {"byear": (1920, 2008), "kids_no": (0, 9)},
+}
+# Canonical names of the columns the calibration needs, per layout.
+CANONICAL = {
+    "w1_2022": {"id": "svar_id", "submitted": "innsendt", "complete": "fullfort", "aspiration": "retur", "gender": "kjonn"},
+    "w2_2023": {"id": "RespondentID", "submitted": "EndDate", "complete": "Finished", "aspiration": "FuturePlans",
+                "gender": "Gender", "country": "CurrentCountry"},
+    "w3_2024": {"id": "id", "submitted": "enddate", "complete": "finished", "aspiration": "plans", "gender": "sex",
+                "country": "country_now"},
+}
+COMPLETE = {"w1_2022": "1", "w2_2023": "TRUE", "w3_2024": "1"}
+
+
+# ---- reading the delivery like a consumer ---------------------------------------------------------------------
+def as_text(value) -> str:
+    """Cell values as the warehouse stores them: integers without .0, booleans TRUE/FALSE, blank as ''."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, dt.datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, pd.Timestamp):
+        return "" if pd.isna(value) else value.strftime("%Y-%m-%d %H:%M:%S")
+    return str(value)
+
+
+def read_w1(raw: Path, encoding: str = "utf-8-sig", delimiter: str = ";") -> pd.DataFrame:
+    text = (raw / "survey/w1_2022/responses.csv").read_bytes().decode(encoding)
+    return pd.DataFrame(list(csv.DictReader(io.StringIO(text), delimiter=delimiter)), dtype=str)
+
+
+def read_w2(raw: Path) -> pd.DataFrame:
+    sheet = openpyxl.load_workbook(raw / "survey/w2_2023/responses.xlsx")["Data"]
+    rows = list(sheet.iter_rows(values_only=True))
+    return pd.DataFrame([[as_text(v) for v in row] for row in rows[1:]], columns=list(rows[0]), dtype=str)
+
+
+def read_w3(raw: Path) -> pd.DataFrame:
+    frame, _ = pyreadstat.read_sav(str(raw / "survey/w3_2024/responses.sav"))
+    return frame.apply(lambda column: column.map(as_text)).astype(str)
+
+
+READERS = {"w1_2022": read_w1, "w2_2023": read_w2, "w3_2024": read_w3}
+
+
+def read_truth(raw: Path) -> pd.DataFrame:
+    return pd.read_csv(raw / "_truth/responses.csv", dtype=str, keep_default_na=False)
+
+
+def validity(wave_id: str, frame: pd.DataFrame) -> pd.Series:
+    """The ingest's validation rules: id unique (first wins), submitted in the field period, values in range/list."""
+    names = CANONICAL[wave_id]
+    ok = ~frame[names["id"]].duplicated(keep="first") & (frame[names["id"]] != "")
+    submitted = pd.to_datetime(frame[names["submitted"]], errors="coerce")
+    ok &= submitted.notna() & (submitted >= FIELD_START[wave_id])
+    for column, allowed in CODES[wave_id].items():
+        ok &= frame[column].isin(allowed | {""})
+    for column, (low, high) in RANGES[wave_id].items():
+        numbers = pd.to_numeric(frame[column].replace("", np.nan))
+        ok &= numbers.isna() | numbers.between(low, high)
+    return ok
+
+
+def records_of(raw: Path, wave_id: str, frame: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Each person's latest complete valid submission in the wave, with the person from `_truth`."""
+    frame = READERS[wave_id](raw) if frame is None else frame
+    truth = read_truth(raw)
+    truth = truth[truth.wave_id == wave_id].reset_index(drop=True)
+    names = CANONICAL[wave_id]
+    assert list(truth.response_id) == list(frame[names["id"]]), "truth rows follow the file rows"
+    frame = frame.assign(person_id=truth.person_id.values, _submitted=pd.to_datetime(frame[names["submitted"]]))
+    valid = frame[validity(wave_id, frame) & (frame[names["complete"]] == COMPLETE[wave_id]) & (frame.person_id != "")]
+    return valid.sort_values("_submitted").groupby("person_id").tail(1)
+
+
+def in_norway_base(wave_id: str, records: pd.DataFrame) -> pd.DataFrame:
+    names = CANONICAL[wave_id]
+    if "country" in names:
+        records = records[records[names["country"]] == "1"]
+    return records[records[names["aspiration"]] != ""]
+
+
+# ---- fixtures ------------------------------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def default_set(tmp_path_factory):
+    out = tmp_path_factory.mktemp("synthetic_default") / "raw"
+    summary = generate(out, scale=1.0, seed=20220601, mess=1.0)
+    return out, summary
+
+
+@pytest.fixture(scope="session")
+def raw(default_set) -> Path:
+    return default_set[0]
+
+
+@pytest.fixture(scope="session")
+def clean_set(tmp_path_factory):
+    out = tmp_path_factory.mktemp("synthetic_clean") / "raw"
+    generate(out, scale=1.0, seed=20220601, mess=0.0)
+    return out
+
+
+@pytest.fixture(scope="session")
+def messy_set(tmp_path_factory):
+    out = tmp_path_factory.mktemp("synthetic_messy") / "raw"
+    generate(out, scale=1.0, seed=20220601, mess=2.0)
+    return out
+
+
+# ---- formats ---------------------------------------------------------------------------------------------------
+def test_w1_csv_is_utf8_with_bom_semicolons_and_the_contract_columns(raw):
+    data = (raw / "survey/w1_2022/responses.csv").read_bytes()
+    assert data.startswith(b"\xef\xbb\xbf")
+    text = data.decode("utf-8-sig")
+    assert text.splitlines()[0].split(";") == W1_HEADER
+    frame = read_w1(raw)
+    assert frame.svar_id.str.fullmatch(r"\d+").all()
+    assert frame.innsendt.str.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d").all()
+    assert frame.ankomst[frame.ankomst != ""].str.fullmatch(r"2022-0[2-7]").all()
+    oblasts = pd.read_csv(REFERENCE / "ref_oblasts.csv", dtype=str)
+    labels = {" ".join(v.split()).lower(): lang for lang in ("en", "uk", "ru") for v in oblasts[f"name_{lang}"]}
+    given = frame[frame.oblast != ""]
+    languages = given.oblast.map(lambda v: labels.get(" ".join(v.split()).lower()))
+    assert languages.notna().all(), "every oblast label is a reference label up to case and spacing"
+    assert (languages[given.sprak == "uk"] == "uk").all() and (languages[given.sprak == "ru"] == "ru").all()
+    kommuner = set(pd.read_csv(REFERENCE / "ref_municipalities.csv", dtype=str).kommune_name)
+    assert set(frame.kommune) - {""} <= kommuner
+
+
+def test_w1_can_be_saved_as_windows_1252_with_commas(tmp_path):
+    out = tmp_path / "raw"
+    generate(out, scale=0.3, seed=7, mess=1.0, w1_encoding="cp1252", w1_delimiter=",")
+    data = (out / "survey/w1_2022/responses.csv").read_bytes()
+    assert not data.startswith(b"\xef\xbb\xbf")
+    with pytest.raises(UnicodeDecodeError):
+        data.decode("utf-8")
+    assert b"B\xe6rum" in data, "Bærum arrives as the byte 0xE6"
+    frame = read_w1(out, encoding="cp1252", delimiter=",")
+    assert list(frame.columns) == W1_HEADER
+    english = {v.lower() for v in pd.read_csv(REFERENCE / "ref_oblasts.csv").name_en}
+    assert frame.oblast[frame.oblast != ""].map(lambda v: " ".join(v.split()).lower() in english).all()
+
+
+def test_w2_xlsx_has_a_data_sheet_with_typed_cells(raw):
+    workbook = openpyxl.load_workbook(raw / "survey/w2_2023/responses.xlsx")
+    assert workbook.sheetnames == ["Data"]
+    rows = list(workbook["Data"].iter_rows(values_only=True))
+    assert list(rows[0]) == W2_HEADER
+    body = [dict(zip(W2_HEADER, row)) for row in rows[1:]]
+    assert all(isinstance(r["EndDate"], dt.datetime) for r in body)
+    assert workbook["Data"]["B2"].is_date
+    assert {type(r["Finished"]) for r in body} == {bool} and {r["Finished"] for r in body} == {True, False}
+    assert all(re.fullmatch(r"R_[A-Za-z0-9]{15}", r["RespondentID"]) for r in body)
+    tokens = [r["Token"] for r in body if r["Token"] is not None]
+    assert tokens and all(re.fullmatch(r"[A-Za-z0-9]{12}", t) for t in tokens)
+    assert any(r["Token"] is None for r in body), "open-link respondents have no token"
+    for column in ("ArrivalMonth", "LeftMonth"):
+        values = [r[column] for r in body if r[column] is not None]
+        assert values and all(isinstance(v, str) and re.fullmatch(r"\d\d/20\d\d", v) for v in values)
+    regions = set(pd.read_csv(REFERENCE / "ref_oblasts.csv").name_en)
+    assert {r["Region"] for r in body if r["Region"]} <= regions
+    assert not any(r["Email"] for r in body if r["Token"]), "token respondents are not asked for an address"
+
+
+def test_w3_sav_has_value_labels_spss_dates_and_2024_municipality_codes(raw):
+    frame, meta = pyreadstat.read_sav(str(raw / "survey/w3_2024/responses.sav"))
+    assert list(frame.columns) == W3_HEADER
+    labels = meta.variable_value_labels
+    assert labels["sex"] == {1: "male", 2: "female", 3: "other / prefer not to say"}
+    assert labels["lang"] == {1: "Ukrainian", 2: "Russian", 3: "English", 4: "Norwegian"}
+    assert labels["oblast"][99] == "prefer not to say" and labels["oblast"][63] == "Kharkiv oblast"
+    assert set(labels["plans"]) == {1, 2, 3, 4, 5} and set(labels["country_now"]) == {1, 2, 3}
+    assert meta.original_variable_types["enddate"].startswith("DATETIME")
+    assert meta.original_variable_types["arrival"].startswith("DATE")
+    assert meta.original_variable_types["kommunenr"].startswith("A")
+    assert meta.original_variable_types["token"].startswith("A")
+    assert pd.api.types.is_datetime64_any_dtype(frame.enddate)
+    arrivals = frame.arrival.dropna()
+    assert len(arrivals) and all(isinstance(d, dt.date) and d.day == 1 for d in arrivals)
+    assert all(d.day == 1 for d in frame.left.dropna()) and frame.left.notna().any()
+    codes_2024 = set(pd.read_csv(REFERENCE / "ref_municipalities.csv", dtype=str).kommune_code_2024)
+    given = frame.kommunenr[frame.kommunenr != ""]
+    assert given.str.fullmatch(r"\d{4}").all() and set(given) <= codes_2024
+    assert (frame.oblast == 99).any(), "some prefer not to say where they come from"
+    assert frame.token[frame.token != ""].str.len().eq(12).all()
+
+
+def test_invitations_list_every_consenting_address_as_typed(raw):
+    w1 = read_w1(raw)
+    w1_records = records_of(raw, "w1_2022", w1)
+    w2_invitations = pd.read_csv(raw / "survey/w2_2023/invitations.csv", dtype=str, keep_default_na=False)
+    assert list(w2_invitations.columns) == ["token", "email", "invited_at", "source_wave"]
+    consenting = w1_records[(w1_records.epost != "") & (w1_records.samtykke == "1")]
+    assert Counter(w2_invitations.email) == Counter(consenting.epost)
+    assert set(w2_invitations.source_wave) == {"w1_2022"}
+    assert (pd.to_datetime(w2_invitations.invited_at) >= FIELD_START["w2_2023"]).all()
+    w2 = read_w2(raw)
+    used = set(w2.Token) - {""}
+    assert used <= set(w2_invitations.token)
+    assert len(used) < 0.7 * len(w2_invitations), "many tokens are never used"
+    w3_invitations = pd.read_csv(raw / "survey/w3_2024/invitations.csv", dtype=str, keep_default_na=False)
+    assert set(w3_invitations.source_wave) == {"w1_2022", "w2_2023"}
+    assert w3_invitations.token.is_unique and w3_invitations.token.str.fullmatch(r"[A-Za-z0-9]{12}").all()
+    w2_typed = set(w2.Email) - {""}
+    from_w2 = w3_invitations[w3_invitations.source_wave == "w2_2023"]
+    assert set(from_w2.email) <= w2_typed
+    assert set(w3_invitations[w3_invitations.source_wave == "w1_2022"].email) <= set(w1.epost)
+
+
+def test_a_panel_member_can_skip_w2_and_come_back_in_w3_by_token(raw):
+    truth = read_truth(raw)
+    persons = {w: set(truth.person_id[truth.wave_id == w]) - {""} for w in ("w1_2022", "w2_2023", "w3_2024")}
+    w3 = read_w3(raw).assign(person_id=truth.person_id[truth.wave_id == "w3_2024"].values)
+    by_token = set(w3.person_id[w3.token != ""])
+    assert len((persons["w1_2022"] - persons["w2_2023"]) & by_token) >= 5
+
+
+def test_udi_folders_files_and_headers(raw):
+    folders = sorted(p.name for p in (raw / "udi").iterdir())
+    assert folders[0] == "2022-04-05" and folders[-1] == "2025-10-05" and len(folders) == 43
+    assert all(name.endswith("-05") for name in folders)
+    for name in folders:
+        year = int(name[:4])
+        expected = {f"soknader_{year}.csv", f"vedtak_{year}.csv", f"gyldige_{name}.csv"}
+        if name[5:7] == "01":
+            expected |= {f"soknader_{year - 1}.csv", f"vedtak_{year - 1}.csv"}
+        assert {p.name for p in (raw / "udi" / name).iterdir()} == expected, name
+    first = (raw / "udi/2022-04-05/soknader_2022.csv").read_text(encoding="utf-8").splitlines()
+    assert first[0] == "Statsborgerskap;Jan;Feb;Mar;Apr;Mai;Jun;Jul;Aug;Sep;Okt;Nov;Des;Total"
+    rows = {line.split(";")[0]: line.split(";") for line in first[1:]}
+    assert {"Ukraina", "Russland", "Statsløs", "Totalt"} <= set(rows)
+    assert rows["Ukraina"][4:13] == [""] * 9, "months not yet published are empty"
+    vedtak = (raw / "udi/2023-07-05/vedtak_2023.csv").read_text(encoding="utf-8").splitlines()
+    assert vedtak[0] == "Statsborgerskap;Måned;Innvilget;Avslag;Henlagt"
+    assert {line.split(";")[1] for line in vedtak[1:]} == {"Jan", "Feb", "Mar", "Apr", "Mai", "Jun"}
+    assert (raw / "udi/2023-01-05/vedtak_2023.csv").read_text(encoding="utf-8").splitlines() == [vedtak[0]]
+
+
+def test_udi_numbers_use_space_or_no_break_space_and_dashes(raw):
+    old = (raw / "udi/2023-06-05/soknader_2023.csv").read_text(encoding="utf-8")
+    new = (raw / "udi/2024-06-05/soknader_2024.csv").read_text(encoding="utf-8")
+    assert re.search(r";\d{1,3} \d{3}[;\n]", old)
+    assert re.search(r";\d{1,3}\u00a0\d{3}[;\n]", new)
+    assert ";-;" in old or ";-\n" in old
+    stock = (raw / "udi/2022-04-05/gyldige_2022-04-05.csv").read_text(encoding="utf-8")
+    assert re.search(r";-$", stock, re.M), "small county/sex/age cells are suppressed"
+
+
+def test_udi_counties_follow_the_geography_of_the_snapshot_date(raw):
+    counties = pd.read_csv(REFERENCE / "ref_counties.csv", dtype=str, keep_default_na=False)
+    before = set(counties.fylke_name[counties.valid_to != ""]) | set(counties.fylke_name[(counties.valid_from < "2024")])
+    for name, n_counties in (("2023-12-05", 11), ("2024-01-05", 15), ("2025-08-05", 15)):
+        stock = pd.read_csv(raw / f"udi/{name}/gyldige_{name}.csv", sep=";", dtype=str)
+        assert list(stock.columns) == ["Fylke", "Kjønn", "Aldersgruppe", "Antall"]
+        assert stock.Fylke.nunique() == n_counties
+        valid = counties[(counties.valid_from <= name) & ((counties.valid_to == "") | (counties.valid_to >= name))]
+        assert set(stock.Fylke) == set(valid.fylke_name)
+        assert set(stock["Kjønn"]) == {"Kvinner", "Menn"}
+        assert list(dict.fromkeys(stock.Aldersgruppe)) == ["0-5", "6-10", "11-17", "18-34", "35-49", "50-66", "67+"]
+    assert "Viken" in before
+
+
+def udi_number(text: str) -> float:
+    text = text.replace("\u00a0", "").replace(" ", "")
+    return np.nan if text in ("", "-") else float(text)
+
+
+def latest_granted(raw: Path) -> dict[tuple[int, str], float]:
+    """Innvilget for Ukrainians per month from the latest snapshot that shows the month."""
+    latest = {}
+    for folder in sorted((raw / "udi").iterdir()):
+        for path in sorted(folder.glob("vedtak_*.csv")):
+            year = int(path.stem[-4:])
+            frame = pd.read_csv(path, sep=";", dtype=str, keep_default_na=False)
+            for row in frame[frame.Statsborgerskap == "Ukraina"].itertuples():
+                latest[(year, row.Måned)] = udi_number(row.Innvilget)
+    return latest
+
+
+MONTHS = ["Jan", "Feb", "Mar", "Apr", "Mai", "Jun", "Jul", "Aug", "Sep", "Okt", "Nov", "Des"]
+
+
+def test_udi_figures_match_the_published_totals(raw):
+    final_2024 = pd.read_csv(raw / "udi/2025-01-05/soknader_2024.csv", sep=";", dtype=str).set_index("Statsborgerskap")
+    assert [udi_number(final_2024.loc["Ukraina", m]) for m in MONTHS[:9]] == [
+        1639, 1361, 1383, 1255, 1248, 1538, 1443, 1908, 2099]
+    for folder, year, total in (("2023-01-05", 2022, 35_920), ("2024-01-05", 2023, 36_461)):
+        final = pd.read_csv(raw / f"udi/{folder}/soknader_{year}.csv", sep=";", dtype=str).set_index("Statsborgerskap")
+        assert udi_number(final.loc["Ukraina", "Total"]) == pytest.approx(total, rel=0.01)
+    granted = latest_granted(raw)
+    cumulative = lambda last: np.nansum([v for (y, m), v in granted.items() if (y, MONTHS.index(m)) <= last])  # noqa: E731
+    assert cumulative((2023, 11)) == pytest.approx(66_900, rel=0.01)
+    assert cumulative((2024, 11)) == pytest.approx(88_000, rel=0.01)
+    assert cumulative((2025, 7)) == pytest.approx(94_000, rel=0.01)
+    for name, target in (("2025-01-05", 79_000), ("2025-08-05", 82_000)):
+        stock = pd.read_csv(raw / f"udi/{name}/gyldige_{name}.csv", sep=";", dtype=str)
+        assert np.nansum(stock.Antall.map(udi_number)) == pytest.approx(target, rel=0.01)
+
+
+def test_udi_stock_rises_then_declines_and_stays_below_grants(raw):
+    totals = {}
+    for folder in sorted((raw / "udi").iterdir()):
+        stock = pd.read_csv(folder / f"gyldige_{folder.name}.csv", sep=";", dtype=str)
+        totals[folder.name] = np.nansum(stock.Antall.map(udi_number))
+    assert totals["2022-04-05"] < totals["2023-01-05"] < totals["2024-01-05"] < totals["2025-01-05"]
+    granted = latest_granted(raw)
+    by_end_2024 = np.nansum([v for (y, _), v in granted.items() if y <= 2024])
+    assert 8_000 < by_end_2024 - totals["2025-01-05"] < 10_000, "just over 9 000 likely left by the start of 2025"
+
+
+def test_udi_vintages_revise_earlier_months_of_the_year(raw):
+    earlier = pd.read_csv(raw / "udi/2024-04-05/soknader_2024.csv", sep=";", dtype=str).set_index("Statsborgerskap")
+    later = pd.read_csv(raw / "udi/2024-08-05/soknader_2024.csv", sep=";", dtype=str).set_index("Statsborgerskap")
+    first, revised = udi_number(earlier.loc["Ukraina", "Mar"]), udi_number(later.loc["Ukraina", "Mar"])
+    assert first != revised and first < revised <= 1383
+    assert udi_number(later.loc["Ukraina", "Jan"]) == 1639
+
+
+# ---- calibration -------------------------------------------------------------------------------------------------
+def test_w1_has_676_responses_of_record_with_25_55_20(raw):
+    base = in_norway_base("w1_2022", records_of(raw, "w1_2022"))
+    assert len(base) == 676
+    assert Counter(base.retur) == {"1": 169, "2": 372, "3": 135}
+    assert len(read_w1(raw)) > 676, "plus partials, duplicates and test rows"
+
+
+def share(frame: pd.DataFrame, mask, column: str, value: str) -> float:
+    return float((frame[mask][column] == value).mean())
+
+
+def test_w1_aspirations_follow_the_published_correlates(raw):
+    base = in_norway_base("w1_2022", records_of(raw, "w1_2022"))
+    age = 2022 - base.fodselsar.astype(int)
+    assert share(base, base.kjonn == "2", "retur", "1") < share(base, base.kjonn == "1", "retur", "1")
+    assert share(base, age >= 55, "retur", "1") > share(base, age < 35, "retur", "1")
+    kids = base.barn_norge.astype(int) > 0
+    assert share(base, kids, "retur", "3") > share(base, ~kids, "retur", "3")
+    assert share(base, base.partner == "2", "retur", "1") > share(base, base.partner != "2", "retur", "1")
+    assert share(base, base.barn_ukraina == "1", "retur", "1") > share(base, base.barn_ukraina == "0", "retur", "1")
+    assert share(base, base.nettverk == "1", "retur", "1") > share(base, base.nettverk == "0", "retur", "1")
+    short = base.krigens_varighet.isin(["1", "2"])
+    assert share(base, short, "retur", "1") > share(base, ~short, "retur", "1")
+    assert (base.nettverk == "1").mean() == pytest.approx(2 / 3, abs=0.06)
+    assert short.mean() == pytest.approx(0.16, abs=0.04)
+    assert (base.kjonn == "1").mean() == pytest.approx(0.71, abs=0.04)
+
+
+def test_w2_has_exactly_21_leavers_with_table_1_reasons(raw):
+    records = records_of(raw, "w2_2023")
+    leavers = records[records.CurrentCountry.isin(["2", "3"])]
+    assert len(leavers) == 21
+    counts = {code: int((leavers[f"Reason_{code}"] == "1").sum()) for code in range(1, 15)}
+    assert counts == TABLE1
+    in_ukraine = leavers.CurrentCountry == "2"
+    for code in RETURNED_ONLY:
+        assert (leavers[f"Reason_{code}"][~in_ukraine] == "").all()
+    for code in ONWARD_ONLY:
+        assert (leavers[f"Reason_{code}"][in_ukraine] == "").all()
+    assert (leavers.LeftMonth != "").all() and (leavers.Municipality == "").all() and (leavers.FuturePlans == "").all()
+    reasons = leavers[[f"Reason_{c}" for c in range(1, 15)]]
+    assert (reasons == "1").any(axis=1).all(), "every leaver gives at least one reason"
+
+
+def test_w2_leavers_mostly_wanted_to_return_in_w1(raw):
+    w1 = records_of(raw, "w1_2022")
+    w2 = records_of(raw, "w2_2023")
+    leavers = set(w2.person_id[w2.CurrentCountry.isin(["2", "3"])])
+    before = w1[w1.person_id.isin(leavers)]
+    assert len(before) == 21
+    assert (before.retur == "3").mean() < 0.15 and (before.retur == "1").mean() > 0.4
+
+
+def test_w2_in_norway_shares(raw):
+    base = in_norway_base("w2_2023", records_of(raw, "w2_2023"))
+    assert 800 <= len(base) <= 1200
+    assert (base.FuturePlans == "3").mean() == pytest.approx(0.34, abs=0.02)
+    assert base.FuturePlans.isin(["2", "4", "5"]).mean() == pytest.approx(0.54, abs=0.02)
+
+
+def test_w3_ten_percent_return_and_leavers_answer_abroad(raw):
+    records = records_of(raw, "w3_2024")
+    base = in_norway_base("w3_2024", records)
+    assert 800 <= len(base) <= 1200
+    assert (base.plans == "1").mean() == pytest.approx(0.10, abs=0.01)
+    assert (base.plans == "3").mean() == pytest.approx(0.47, abs=0.02)
+    abroad = records[records.country_now.isin(["2", "3"])]
+    assert len(abroad) >= 10
+    assert (abroad.left != "").all() and (abroad.plans == "").all() and (abroad.kommunenr == "").all()
+    for name, code in zip(W3_REASONS, range(1, 15)):
+        if code in RETURNED_ONLY:
+            shown = abroad.country_now == "2"
+        elif code in ONWARD_ONLY:
+            shown = abroad.country_now == "3"
+        else:
+            shown = pd.Series(True, index=abroad.index)
+        assert abroad[name][shown].isin(["0", "1"]).all(), name
+        assert (abroad[name][~shown] == "").all(), name
+
+
+def test_men_had_mostly_decided_to_stay_by_w3(raw):
+    base = in_norway_base("w3_2024", records_of(raw, "w3_2024"))
+    assert share(base, base.sex == "1", "plans", "3") > share(base, base.sex == "2", "plans", "3")
+
+
+def test_panel_members_report_stable_facts_across_waves(raw):
+    w1 = records_of(raw, "w1_2022").set_index("person_id")
+    w3 = records_of(raw, "w3_2024").set_index("person_id")
+    both = w1.index.intersection(w3.index)
+    assert len(both) >= 150
+    same_year = (w1.loc[both, "fodselsar"].astype(int) - w3.loc[both, "byear"].astype(int)).abs() <= 1
+    assert same_year.all()
+    gender = w1.loc[both, "kjonn"].map({"1": "2", "2": "1", "3": "3"}) == w3.loc[both, "sex"]
+    assert gender.all()
+
+
+# ---- truth and mess ------------------------------------------------------------------------------------------
+def test_truth_has_one_row_per_written_row(raw):
+    truth = read_truth(raw)
+    assert list(truth.columns) == ["wave_id", "response_id", "person_id"]
+    persons = pd.read_csv(raw / "_truth/persons.csv", dtype=str, keep_default_na=False)
+    assert persons.person_id.is_unique
+    for wave_id, reader in READERS.items():
+        frame = reader(raw)
+        rows = truth[truth.wave_id == wave_id]
+        assert len(rows) == len(frame)
+        assert list(rows.response_id) == list(frame[CANONICAL[wave_id]["id"]])
+        assert set(rows.person_id) - {""} <= set(persons.person_id)
+        tests = frame[(rows.person_id == "").values]
+        assert len(tests) >= 1
+        assert (pd.to_datetime(tests[CANONICAL[wave_id]["submitted"]]) < FIELD_START[wave_id]).all()
+
+
+def mess_counts(raw: Path) -> Counter:
+    """Mess observed in the delivered files (with `_truth` telling rows' persons)."""
+    truth = read_truth(raw)
+    found: Counter = Counter()
+    for wave_id, reader in READERS.items():
+        frame = reader(raw)
+        names = CANONICAL[wave_id]
+        people = truth.person_id[truth.wave_id == wave_id].values
+        found["test_rows"] += int((people == "").sum())
+        found["repeated_ids"] += int(frame[names["id"]].duplicated().sum())
+        found["invalid_rows"] += int((~validity(wave_id, frame) & (people != "")).sum())
+        found["partial_rows"] += int((frame[names["complete"]] != COMPLETE[wave_id]).sum())
+        unique_ids = ~frame[names["id"]].duplicated()
+        per_person = Counter(p for p, keep in zip(people, unique_ids) if p and keep)
+        found["extra_submissions"] += sum(n - 1 for n in per_person.values())
+        email = {"w1_2022": "epost", "w2_2023": "Email", "w3_2024": "email"}[wave_id]
+        typed = frame[email][frame[email] != ""]
+        found["messy_emails"] += int((typed != typed.str.strip().str.lower().str.replace(" ", "").str.rstrip(".")).sum())
+    return found
+
+
+def test_default_data_carries_every_kind_of_mess(raw):
+    found = mess_counts(raw)
+    for kind in ("test_rows", "repeated_ids", "invalid_rows", "partial_rows", "extra_submissions", "messy_emails"):
+        assert found[kind] > 0, kind
+    w1 = read_w1(raw)
+    assert (w1.fodselsar == "1899").any() or (w1.barn_norge == "99").any()
+    truth = read_truth(raw)
+    w1_people = w1.assign(person_id=truth.person_id[truth.wave_id == "w1_2022"].values)
+    by_address = w1_people[w1_people.epost != ""].groupby("epost").person_id.nunique()
+    assert (by_address > 1).any(), "two family members share one address"
+    invited = pd.read_csv(raw / "_truth/invitations.csv", dtype=str)
+    w2 = read_w2(raw).assign(person_id=truth.person_id[truth.wave_id == "w2_2023"].values)
+    ignored = w2[(w2.Token == "") & w2.person_id.isin(invited.person_id[invited.wave_id == "w2_2023"])]
+    assert len(ignored) >= 3, "panel members who ignore their token and use the open link"
+    rows = sum(len(reader(raw)) for reader in READERS.values())
+    quarantined = found["test_rows"] + found["repeated_ids"] + found["invalid_rows"]
+    assert 0.015 < quarantined / rows < 0.05, "quarantine stays within the ingest's blocking threshold"
+
+
+def test_no_mess_at_mess_zero_and_the_base_is_unchanged(clean_set, raw):
+    found = mess_counts(clean_set)
+    assert all(n == 0 for n in found.values()), found
+    for wave_id in READERS:
+        frame = READERS[wave_id](clean_set)
+        assert validity(wave_id, frame).all()
+    clean = in_norway_base("w1_2022", records_of(clean_set, "w1_2022"))
+    messy = in_norway_base("w1_2022", records_of(raw, "w1_2022"))
+    assert Counter(clean.retur) == Counter(messy.retur) == {"1": 169, "2": 372, "3": 135}
+    w3 = in_norway_base("w3_2024", records_of(clean_set, "w3_2024"))
+    assert (w3.plans == "1").mean() == pytest.approx(0.10, abs=0.01)
+
+
+def test_mess_two_has_about_twice_the_mess(messy_set, raw):
+    single, double = mess_counts(raw), mess_counts(messy_set)
+    for kind in ("test_rows", "invalid_rows", "partial_rows", "extra_submissions", "messy_emails"):
+        assert 1.5 <= double[kind] / single[kind] <= 2.5, (kind, single[kind], double[kind])
+    records = records_of(messy_set, "w2_2023")
+    assert (records.CurrentCountry.isin(["2", "3"])).sum() == 21
+
+
+# ---- determinism, scale, command line ----------------------------------------------------------------------------
+def fingerprints(raw: Path) -> dict[str, str]:
+    return {str(p.relative_to(raw)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(raw.rglob("*")) if p.is_file()}
+
+
+def test_same_seed_gives_byte_identical_files_and_another_seed_does_not(tmp_path):
+    first, second, other = tmp_path / "a", tmp_path / "b", tmp_path / "c"
+    generate(first, scale=0.2, seed=11)
+    generate(second, scale=0.2, seed=11)
+    generate(other, scale=0.2, seed=12)
+    assert fingerprints(first) == fingerprints(second)
+    a, c = fingerprints(first), fingerprints(other)
+    for name in ("survey/w1_2022/responses.csv", "survey/w2_2023/responses.xlsx", "survey/w3_2024/responses.sav",
+                 "_truth/responses.csv"):
+        assert a[name] != c[name], name
+    assert read_w1(first).equals(read_w1(second))
+
+
+def test_generate_replaces_previous_output(tmp_path):
+    out = tmp_path / "raw"
+    (out / "survey/w9_2030").mkdir(parents=True)
+    (out / "keep.txt").write_text("not ours")
+    generate(out, scale=0.1, seed=3)
+    assert not (out / "survey/w9_2030").exists()
+    assert (out / "keep.txt").exists()
+
+
+def test_scale_multiplies_the_sample_and_keeps_the_shares(tmp_path):
+    out = tmp_path / "raw"
+    summary = generate(out, scale=0.5, seed=5, mess=1.0)
+    base = in_norway_base("w1_2022", records_of(out, "w1_2022"))
+    assert len(base) == 338
+    assert Counter(base.retur) == {"1": 84, "2": 186, "3": 68}
+    w2 = records_of(out, "w2_2023")
+    assert w2.CurrentCountry.isin(["2", "3"]).sum() == round(21 * 0.5)
+    assert summary["waves"]["w1_2022"]["responses_of_record"] == 338
+    granted_2022 = pd.read_csv(out / "udi/2023-01-05/soknader_2022.csv", sep=";", dtype=str).set_index("Statsborgerskap")
+    assert udi_number(granted_2022.loc["Ukraina", "Total"]) == 35_920, "UDI figures stay population-level"
+
+
+def test_command_line(tmp_path):
+    out = tmp_path / "raw"
+    result = subprocess.run(
+        [sys.executable, "-m", "synthetic_panel", "--out", str(out), "--scale", "0.1", "--seed", "9", "--mess", "0",
+         "--w1-delimiter", ","],
+        cwd=ROOT, capture_output=True, text=True, check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert '"w1_2022"' in result.stdout
+    assert (out / "survey/w1_2022/responses.csv").read_text(encoding="utf-8-sig").startswith("svar_id,innsendt,")
+    bad = subprocess.run([sys.executable, "-m", "synthetic_panel", "--out", str(out), "--mess", "-1"],
+                         cwd=ROOT, capture_output=True, text=True, check=False)
+    assert bad.returncode != 0 and "mess" in bad.stderr
+
+
+def test_summary_reports_sizes_and_mess(default_set):
+    _, summary = default_set
+    w1 = summary["waves"]["w1_2022"]
+    assert w1["responses_of_record"] == 676 and w1["mess"]["test_submission"] >= 1
+    assert summary["waves"]["w2_2023"]["abroad_of_record"] == 21
+    assert summary["udi"]["snapshots"] == 43
