@@ -7,6 +7,7 @@ linkage and weights tables that a staging-only build does not have.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from datetime import date, datetime
@@ -173,29 +174,34 @@ def load_raw_rows(con: duckdb.DuckDBPyConnection) -> None:
                  "loaded_at"], VALID_PERMITS)
 
 
-def run_dbt_build(data_dir: Path, target_dir: Path) -> subprocess.CompletedProcess:
-    """`dbt build` of this part's models (with their data and unit tests) against the scratch build file."""
+def run_dbt(command: str, selection: list[str], data_dir: Path, target_dir: Path) -> subprocess.CompletedProcess:
+    """Run a dbt command on the given selection against `<data_dir>/build/warehouse.duckdb`."""
     env = {**os.environ, "PANEL_DATA_DIR": str(data_dir),
            "PANEL_BUILD_DB": str(data_dir / "build" / "warehouse.duckdb"),
            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DO_NOT_TRACK": "1"}
-    command = [str(DBT_EXECUTABLE), "build", "--select", *SELECTION,
-               "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
-               "--target-path", str(target_dir / "target"), "--log-path", str(target_dir / "logs"),
-               "--no-partial-parse"]
-    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    arguments = [str(DBT_EXECUTABLE), command, "--select", *selection,
+                 "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
+                 "--target-path", str(target_dir / "target"), "--log-path", str(target_dir / "logs"),
+                 "--no-partial-parse"]
+    return subprocess.run(arguments, env=env, capture_output=True, text=True, timeout=300)
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory) -> duckdb.DuckDBPyConnection:
+def build_root(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("staging")
+
+
+@pytest.fixture(scope="module")
+def built(build_root) -> duckdb.DuckDBPyConnection:
     """A scratch build file with the raw rows loaded and this part's dbt models built and tested."""
-    root = tmp_path_factory.mktemp("staging")
+    root = build_root
     data_dir = root / "data"
     (data_dir / "build").mkdir(parents=True)
     db_path = data_dir / "build" / "warehouse.duckdb"
     with duckdb.connect(str(db_path)) as con:
         create_raw_tables(con)
         load_raw_rows(con)
-    result = run_dbt_build(data_dir, root)
+    result = run_dbt("build", SELECTION, data_dir, root)
     assert result.returncode == 0, f"dbt build failed:\n{result.stdout[-6000:]}\n{result.stderr[-2000:]}"
     con = duckdb.connect(str(db_path), read_only=True)
     yield con
@@ -344,3 +350,20 @@ def test_udi_stock_keeps_suppressed_cells_flagged(built):
                      "where snapshot_date = date '2024-04-05' order by fylke_code").fetchall()
     assert rows == [("03", "03", "male", "11-17", None, True), ("32", "30", "female", "18-34", 1000, False),
                     ("55", "54", "male", "0-5", 1200, False)]
+
+
+def test_values_that_slip_past_ingest_fail_the_dbt_tests_by_file_row_and_column(built, build_root, tmp_path):
+    """An unknown code or an unparseable UDI number must stop the build, not turn silently into NULL."""
+    data_dir = tmp_path / "data"
+    (data_dir / "build").mkdir(parents=True)
+    db_path = data_dir / "build" / "warehouse.duckdb"
+    shutil.copy(build_root / "data" / "build" / "warehouse.duckdb", db_path)
+    with duckdb.connect(str(db_path)) as con:
+        con.execute("update raw.survey_cells set value = '4' where source_file = ? and row_number = 1 "
+                    "and variable = 'sex'", [W3_FILE])
+        con.execute("update raw.udi_applications set feb = '1 3x1' where row_number = 1")
+    result = run_dbt("test", ["assert_survey_codes_and_labels_resolve",
+                              "stg_udi__applications_every_count_parsed_or_suppressed"], data_dir, tmp_path)
+    assert result.returncode != 0
+    assert "FAIL 1 assert_survey_codes_and_labels_resolve" in result.stdout
+    assert "FAIL 2 stg_udi__applications_every_count_parsed_or_suppressed" in result.stdout
