@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from synthetic_panel import config
-from synthetic_panel.panel import W1, W2, W3, Panel, Response, draw_arrival, record_answers, submit_time
+from synthetic_panel.panel import INVITATIONS_SENT, W1, W2, W3, Panel, Response, draw_arrival, record_answers, submit_time
 from synthetic_panel.people import choose, draw_person, make_email, month_index
 
 QUESTION_ORDER = {
@@ -132,7 +132,9 @@ class MessMaker:
         return Response(wave_id, pid, submitted, False, channel, "partial", partial, token=token)
 
     def earlier(self, record: Response, max_hours: float) -> dt.datetime:
-        start = dt.datetime.combine(config.FIELD_PERIODS[record.wave_id][0], dt.time(0, 1))
+        """A time before the record's, still inside the field period (after the invitation for token answers)."""
+        opens = INVITATIONS_SENT if record.channel == "token" else dt.time(0, 1)
+        start = dt.datetime.combine(config.FIELD_PERIODS[record.wave_id][0], opens) + dt.timedelta(minutes=1)
         room = (record.submitted - start).total_seconds()
         seconds = min(self.rng.uniform(300, max_hours * 3600), max(room * 0.9, 60))
         return record.submitted - dt.timedelta(seconds=int(seconds))
@@ -140,7 +142,7 @@ class MessMaker:
     # ---- invitations --------------------------------------------------------------------------------------
     def invite(self, wave_id: str) -> None:
         """One invitation per consenting address of the earlier waves (the latest address of a person wins)."""
-        start = dt.datetime.combine(config.FIELD_PERIODS[wave_id][0], dt.time(10, 0))
+        start = dt.datetime.combine(config.FIELD_PERIODS[wave_id][0], INVITATIONS_SENT)
         earlier_waves = [W1] if wave_id == W2 else [W1, W2]
         withdrawn = {r.person_id for r in self.records(W2) if r.answers.get("consent") is False} if wave_id == W3 else set()
         invitations: list[Invitation] = []
@@ -247,7 +249,8 @@ class MessMaker:
             answers = record_answers(person, wave_id, "token")
             if answers["country"] == "norway" and not answers["kommune"]:
                 answers["kommune"] = next(iter(person.kommune.values()))
-            rows.append(self.partial_copy(wave_id, answers, pid, "token", submit_time(self.rng, wave_id), tokens[pid]))
+            submitted = submit_time(self.rng, wave_id, channel="token")
+            rows.append(self.partial_copy(wave_id, answers, pid, "token", submitted, tokens[pid]))
         for _ in range(n - len(from_panel)):
             person = self.new_person(wave_id)
             rows.append(self.partial_copy(wave_id, record_answers(person, wave_id, "open"), person.person_id, "open",

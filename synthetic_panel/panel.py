@@ -62,14 +62,22 @@ def reasons_shown(destination: str) -> list[int]:
     return sorted(EVERYONE_REASONS + (RETURNED_REASONS if destination == "ukraine" else ONWARD_REASONS))
 
 
-def submit_time(rng: np.random.Generator, wave_id: str, earliest: dt.date | None = None) -> dt.datetime:
-    """A submission time in the field period, most answers in the first two weeks."""
-    start, end = config.FIELD_PERIODS[wave_id]
-    start = max(start, earliest or start)
-    days = (end - start).days
-    offset = min(int(rng.exponential(9.0)), days)
-    seconds = int(rng.integers(7 * 3600, 24 * 3600))
-    return dt.datetime.combine(start + dt.timedelta(days=offset), dt.time()) + dt.timedelta(seconds=seconds)
+INVITATIONS_SENT = dt.time(10, 0)
+
+
+def submit_time(rng: np.random.Generator, wave_id: str, earliest: dt.date | None = None,
+                channel: str = "open") -> dt.datetime:
+    """A submission time in the field period, most answers in the first two weeks.
+
+    Token answers come after the invitations went out (10:00 on the first day of the field period).
+    """
+    field_start, end = config.FIELD_PERIODS[wave_id]
+    start = max(field_start, earliest or field_start)
+    offset = min(int(rng.exponential(9.0)), (end - start).days)
+    day = start + dt.timedelta(days=offset)
+    first_hour = 10.5 if channel == "token" and day == field_start else 7
+    seconds = int(rng.integers(int(first_hour * 3600), 24 * 3600))
+    return dt.datetime.combine(day, dt.time()) + dt.timedelta(seconds=seconds)
 
 
 def draw_arrival(rng: np.random.Generator, wave_id: str) -> int:
@@ -94,6 +102,9 @@ def allocate_table1(rng: np.random.Generator, destinations: list[str], counts: d
         order = sorted(eligible, key=lambda i: (len(chosen[i]), rng.random()))
         for i in order[: counts[code]]:
             chosen[i].add(code)
+    for i, d in enumerate(destinations):
+        if not chosen[i]:  # only at tiny scales, where the rounded counts run out
+            chosen[i].add(3)
     return [{c: c in chosen[i] for c in reasons_shown(d)} for i, d in enumerate(destinations)]
 
 
@@ -369,6 +380,7 @@ def simulate_panel(scale: float, rng: np.random.Generator) -> Panel:
             answers = record_answers(person, wave_id, channel)
             if wave_id == W3 and rng.random() < 0.01:
                 answers["oblast"] = PREFER_NOT_TO_SAY  # a valid answer in w3 (code 99)
-            rows.append(Response(wave_id, pid, submit_time(rng, wave_id, earliest), True, channel, "record", answers))
+            submitted = submit_time(rng, wave_id, earliest, channel)
+            rows.append(Response(wave_id, pid, submitted, True, channel, "record", answers))
         responses[wave_id] = rows
     return Panel(core.persons, responses, core.relative_pairs, len(core.persons) + 1)

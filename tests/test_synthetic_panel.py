@@ -262,6 +262,9 @@ def test_invitations_list_every_consenting_address_as_typed(raw):
     used = set(w2.Token) - {""}
     assert used <= set(w2_invitations.token)
     assert len(used) < 0.7 * len(w2_invitations), "many tokens are never used"
+    sent = dict(zip(w2_invitations.token, pd.to_datetime(w2_invitations.invited_at)))
+    answered = w2[w2.Token != ""]
+    assert (pd.to_datetime(answered.EndDate) > answered.Token.map(sent)).all(), "nobody answers before the invitation"
     w3_invitations = pd.read_csv(raw / "survey/w3_2024/invitations.csv", dtype=str, keep_default_na=False)
     assert set(w3_invitations.source_wave) == {"w1_2022", "w2_2023"}
     assert w3_invitations.token.is_unique and w3_invitations.token.str.fullmatch(r"[A-Za-z0-9]{12}").all()
