@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -168,8 +169,11 @@ def fetch(con, sql: str) -> pd.DataFrame:
 
 def test_dbt_build_ran_the_unit_and_data_tests(analysis_build):
     log = analysis_build["dbt_log"]
-    assert "unit_test" in log or "Unit Test" in log or "[PASS" in log
-    assert " ERROR=0 " in log.replace("ERROR=0", " ERROR=0 ")
+    unit_tests_passed = set(re.findall(r"PASS (\w+::\w+)", log))
+    assert len(unit_tests_passed) >= 10, unit_tests_passed
+    assert "release_attrition::release_attrition_suppresses_small_cells_and_their_complements" in unit_tests_passed
+    assert "PASS analysis_subgroups_add_up" in log and "PASS release_no_small_cells" in log
+    assert "ERROR=0" in log and "FAIL=" not in log
 
 
 def test_aspiration_by_wave_shares_reproduce_the_hand_made_w1(analysis_build):
