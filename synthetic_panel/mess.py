@@ -223,10 +223,15 @@ class MessMaker:
             answers = dict(record.answers)
             if answers.get("working") is not None and self.rng.random() < 0.3:
                 answers["working"] = not answers["working"]
-            if answers.get("email") and self.rng.random() < 0.3:
-                answers["email"] = format_email(self.rng, answers["email"])
+            kinds = ["duplicate_submission"]
+            if answers.get("email"):  # the first try had the address slightly wrong, so they submitted again
+                retyped = self.rng.random()
+                if retyped < 0.2:
+                    answers["email"], kinds = format_email(self.rng, answers["email"]), kinds + ["email_formatting"]
+                elif retyped < 0.4:
+                    answers["email"], kinds = typo_email(self.rng, answers["email"].strip()), kinds + ["email_typo"]
             extras.append(Response(wave_id, record.person_id, self.earlier(record, 72), True, record.channel,
-                                   "duplicate", answers, token=record.token, mess=["duplicate_submission"]))
+                                   "duplicate", answers, token=record.token, mess=kinds))
         for record in pick(self.rng, records, count_for("partial_then_complete", self.mess, len(records))):
             partial = self.partial_copy(wave_id, record.answers, record.person_id, record.channel,
                                         self.earlier(record, 48), record.token)

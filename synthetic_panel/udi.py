@@ -41,6 +41,8 @@ DECISION_LAG = [0.2, 0.4, 0.2, 0.1, 0.1]
 GRANTED_TARGETS = [((2022, 1), (2023, 12), 66_900), ((2024, 1), (2024, 12), 21_100), ((2025, 1), (2025, 8), 6_020)]
 # Valid-permit stock at the end of a month (shown in the next month's snapshot).
 STOCK_TARGETS = [((2024, 12), 79_000), ((2025, 7), 82_000)]
+# After the last target more permits lapse than are granted, so the stock turns down in the last snapshots.
+LATE_DEPARTURE_RATE = 0.013
 # Other citizenships that applied for collective protection: mean applications per month from March 2022.
 OTHER_CITIZENSHIPS = {"Russland": 12.0, "Statsløs": 4.0, "Hviterussland": 3.0, "Moldova": 2.0, "Aserbajdsjan": 2.0,
                       "Usbekistan": 1.5, "Georgia": 1.0, "Armenia": 1.0}
@@ -107,7 +109,7 @@ class UdiModel:
             rate = bisect(lambda r: self.simulate_stock(granted, rates | {m: r for m in range(first, last + 1)})[last] - target)
             rates.update({m: rate for m in range(first, last + 1)})
             first = last + 1
-        rates.update({m: rates[first - 1] for m in range(first, END + 1)})
+        rates.update({m: LATE_DEPARTURE_RATE for m in range(first, END + 1)})
         return {m: round(v) for m, v in self.simulate_stock(granted, rates).items()}
 
     @staticmethod

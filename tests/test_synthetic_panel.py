@@ -369,7 +369,8 @@ def test_udi_stock_rises_then_declines_and_stays_below_grants(raw):
     for folder in sorted((raw / "udi").iterdir()):
         stock = pd.read_csv(folder / f"gyldige_{folder.name}.csv", sep=";", dtype=str)
         totals[folder.name] = np.nansum(stock.Antall.map(udi_number))
-    assert totals["2022-04-05"] < totals["2023-01-05"] < totals["2024-01-05"] < totals["2025-01-05"]
+    assert totals["2022-04-05"] < totals["2023-01-05"] < totals["2024-01-05"] < totals["2025-01-05"] < totals["2025-08-05"]
+    assert totals["2025-10-05"] < totals["2025-08-05"], "then it declines as people leave"
     granted = latest_granted(raw)
     by_end_2024 = np.nansum([v for (y, _), v in granted.items() if y <= 2024])
     assert 8_000 < by_end_2024 - totals["2025-01-05"] < 10_000, "just over 9 000 likely left by the start of 2025"
@@ -528,6 +529,9 @@ def test_default_data_carries_every_kind_of_mess(raw):
     w1_people = w1.assign(person_id=truth.person_id[truth.wave_id == "w1_2022"].values)
     by_address = w1_people[w1_people.epost != ""].groupby("epost").person_id.nunique()
     assert (by_address > 1).any(), "two family members share one address"
+    typed = pd.concat([w1.epost, read_w2(raw).Email, read_w3(raw).email]).str.strip().str.lower()
+    domains = typed[typed.str.contains("@")].str.split("@").str[1]
+    assert domains.isin(["gmial.com", "gmal.com", "gmail.co", "gmai.com", "urk.net", "ukr.nte"]).any(), "typos"
     invited = pd.read_csv(raw / "_truth/invitations.csv", dtype=str)
     w2 = read_w2(raw).assign(person_id=truth.person_id[truth.wave_id == "w2_2023"].values)
     ignored = w2[(w2.Token == "") & w2.person_id.isin(invited.person_id[invited.wave_id == "w2_2023"])]
