@@ -239,3 +239,15 @@ def test_checks_catch_tampered_loads(con, raw):
     outcome = check_udi_partition(con, "2024-02-05")
     assert not outcome.passed and "udi/2024-02-05/gyldige_2024-02-05.csv" in outcome.description
     assert not check_udi_partition(con, "2030-01-05").passed
+
+
+def test_unexpected_file_in_a_udi_folder_is_refused(con, raw):
+    (raw / "udi/2024-02-05/befolkning_2024.csv").write_text("a;b\n1;2\n", encoding="utf-8")
+    with pytest.raises(UnreadableFileError, match=r"udi/2024-02-05/befolkning_2024\.csv: unexpected file"):
+        ingest_udi_snapshot(con, raw, "2024-02-05")
+
+
+def test_two_response_files_in_one_wave_are_refused(con, raw):
+    write_w1_csv(raw / "survey/w3_2024/responses.csv", [w1_row(1)])
+    with pytest.raises(UnreadableFileError, match=r"survey/w3_2024: expected exactly one responses"):
+        ingest_survey_wave(con, raw, "w3_2024", HMAC_KEY)

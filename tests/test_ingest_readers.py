@@ -141,3 +141,40 @@ def test_headers_of_all_udi_files_are_known():
     for header in (APPLICATIONS_HEADER, DECISIONS_HEADER, PERMITS_HEADER):
         names = [raw_column_name(h) for h in header]
         assert any(set(names) == set(kind.columns) for kind in FILE_KINDS)
+
+
+def test_xlsx_without_a_data_sheet_reads_the_first_sheet(raw):
+    import openpyxl
+
+    path = raw / "survey/w2_2023/responses.xlsx"
+    path.parent.mkdir(parents=True)
+    workbook = openpyxl.Workbook()
+    workbook.active.title = "Export"
+    workbook.active.append(["RespondentID", "Finished"])
+    workbook.active.append(["R_000000000000001", False])
+    workbook.create_sheet("Other").append(["ignored"])
+    workbook.save(path)
+    frame = read_table_file(path, raw).frame
+    assert list(frame.columns) == ["RespondentID", "Finished"] and frame.loc[1, "Finished"] == "FALSE"
+
+
+def test_xlsx_row_with_values_beyond_the_header_is_ragged(raw):
+    import openpyxl
+
+    path = raw / "survey/w2_2023/responses.xlsx"
+    path.parent.mkdir(parents=True)
+    workbook = openpyxl.Workbook()
+    workbook.active.append(["RespondentID", "Finished"])
+    workbook.active.append(["R_000000000000001", True])
+    workbook.active.append(["R_000000000000002", True, "stray"])
+    workbook.save(path)
+    with pytest.raises(UnreadableFileError, match=r"responses\.xlsx: ragged row: data row 2"):
+        read_table_file(path, raw)
+
+
+def test_unsupported_extension_is_unreadable(raw):
+    path = raw / "survey/w1_2022/responses.json"
+    path.parent.mkdir(parents=True)
+    path.write_text("{}")
+    with pytest.raises(UnreadableFileError, match=r"survey/w1_2022/responses\.json: unsupported file type"):
+        read_table_file(path, raw)
