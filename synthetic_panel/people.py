@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from synthetic_panel.reference import municipalities, oblast_by_iso, oblasts
+from synthetic_panel.reference import oblast_by_iso
 
 # Relative weights of the regions of origin: the east, south and centre were hit hardest.
 OBLAST_WEIGHTS = {
@@ -209,11 +209,3 @@ def draw_relative(rng: np.random.Generator, person_id: str, anchor: Person, take
     )
     relative.score = return_propensity(relative, 2022) + rng.normal(0, 0.9)
     return relative
-
-
-def all_oblast_isos() -> list[str]:
-    return [o.iso_code for o in oblasts()]
-
-
-def all_kommune_names() -> list[str]:
-    return [m.name for m in municipalities()]

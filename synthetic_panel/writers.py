@@ -20,7 +20,7 @@ from openpyxl import Workbook
 
 from synthetic_panel import config
 from synthetic_panel.mess import Invitation, oblast_label_variant
-from synthetic_panel.panel import PREFER_NOT_TO_SAY, W1, W2, W3, Response
+from synthetic_panel.panel import PREFER_NOT_TO_SAY, Response
 from synthetic_panel.people import Person, month_of
 from synthetic_panel.reference import municipality_by_name, oblast_by_iso, oblasts
 

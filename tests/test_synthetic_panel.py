@@ -12,7 +12,7 @@ import io
 import re
 import subprocess
 import sys
-from collections import Counter, defaultdict
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -189,6 +189,13 @@ def test_w1_csv_is_utf8_with_bom_semicolons_and_the_contract_columns(raw):
     assert (languages[given.sprak == "uk"] == "uk").all() and (languages[given.sprak == "ru"] == "ru").all()
     kommuner = set(pd.read_csv(REFERENCE / "ref_municipalities.csv", dtype=str).kommune_name)
     assert set(frame.kommune) - {""} <= kommuner
+
+
+def test_every_reference_oblast_and_municipality_can_be_drawn():
+    from synthetic_panel.people import KOMMUNE_WEIGHTS, OBLAST_WEIGHTS
+
+    assert set(OBLAST_WEIGHTS) == set(pd.read_csv(REFERENCE / "ref_oblasts.csv").iso_code)
+    assert set(KOMMUNE_WEIGHTS) == set(pd.read_csv(REFERENCE / "ref_municipalities.csv").kommune_name)
 
 
 def test_w1_can_be_saved_as_windows_1252_with_commas(tmp_path):
