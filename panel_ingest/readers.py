@@ -15,7 +15,6 @@ import hashlib
 import io
 import math
 import re
-import zipfile
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -170,9 +169,7 @@ def read_xlsx_file(path: Path, source_file: str) -> RawFile:
 
     try:
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, OSError, KeyError, ValueError, TypeError) as exc:
-        raise UnreadableFileError(source_file, f"not a readable XLSX workbook ({type(exc).__name__})") from exc
-    except Exception as exc:  # openpyxl raises many types for corrupt parts
+    except Exception as exc:  # BadZipFile, KeyError, InvalidFileException, XML errors: openpyxl has no common base
         raise UnreadableFileError(source_file, f"not a readable XLSX workbook ({type(exc).__name__})") from exc
     try:
         sheet = workbook["Data"] if "Data" in workbook.sheetnames else workbook.worksheets[0]

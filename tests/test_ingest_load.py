@@ -172,7 +172,7 @@ def test_wave_in_a_layout_unknown_to_the_codebook_asks_for_codebook_rows(con, ra
         ingest_survey_wave(con, raw, "w5_2026", HMAC_KEY)
 
 
-def test_layout_added_only_in_the_codebook_is_ingested_without_new_code(tmp_path, con, raw):
+def test_layout_added_only_in_the_codebook_is_ingested_without_new_code(tmp_path, con, raw, monkeypatch):
     codebook = future_codebook(tmp_path)
     path = raw / "survey/w5_2026/responses.csv"
     path.parent.mkdir(parents=True)
@@ -182,6 +182,9 @@ def test_layout_added_only_in_the_codebook_is_ingested_without_new_code(tmp_path
     assert (result.layout, result.rows_loaded, result.rows_quarantined) == ("w4_csv", 1, 1)
     assert con.execute("SELECT email_hash FROM raw.survey_responses WHERE wave_id = 'w5_2026'").fetchall() == [
         (email_hash("x@y.no", HMAC_KEY),)]
+    monkeypatch.setenv("PANEL_MAX_QUARANTINE_SHARE", "0.5")
+    outcome = check_survey_partition(con, "w5_2026", codebook=codebook)
+    assert outcome.passed, outcome.description
 
 
 def test_unexpected_file_in_a_wave_folder_is_refused(con, raw):
