@@ -181,29 +181,28 @@ def run_dbt(command: str, selection: list[str], data_dir: Path, target_dir: Path
            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DO_NOT_TRACK": "1"}
     arguments = [str(DBT_EXECUTABLE), command, "--select", *selection,
                  "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
-                 "--target-path", str(target_dir / "target"), "--log-path", str(target_dir / "logs"),
-                 "--no-partial-parse"]
+                 "--target-path", str(target_dir / "target"), "--log-path", str(target_dir / "logs")]
     return subprocess.run(arguments, env=env, capture_output=True, text=True, timeout=300)
 
 
 @pytest.fixture(scope="module")
 def build_root(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("staging")
-
-
-@pytest.fixture(scope="module")
-def built(build_root) -> duckdb.DuckDBPyConnection:
-    """A scratch build file with the raw rows loaded and this part's dbt models built and tested."""
-    root = build_root
-    data_dir = root / "data"
-    (data_dir / "build").mkdir(parents=True)
-    db_path = data_dir / "build" / "warehouse.duckdb"
+    """A scratch data root whose build file has the raw rows loaded and this part's models built and tested."""
+    root = tmp_path_factory.mktemp("staging")
+    db_path = root / "data" / "build" / "warehouse.duckdb"
+    db_path.parent.mkdir(parents=True)
     with duckdb.connect(str(db_path)) as con:
         create_raw_tables(con)
         load_raw_rows(con)
-    result = run_dbt("build", SELECTION, data_dir, root)
+    result = run_dbt("build", SELECTION, root / "data", root)
     assert result.returncode == 0, f"dbt build failed:\n{result.stdout[-6000:]}\n{result.stderr[-2000:]}"
-    con = duckdb.connect(str(db_path), read_only=True)
+    return root
+
+
+@pytest.fixture
+def built(build_root) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to the built scratch file (closed after each test, so dbt can reopen it)."""
+    con = duckdb.connect(str(build_root / "data" / "build" / "warehouse.duckdb"), read_only=True)
     yield con
     con.close()
 
@@ -352,18 +351,22 @@ def test_udi_stock_keeps_suppressed_cells_flagged(built):
                     ("55", "54", "male", "0-5", 1200, False)]
 
 
-def test_values_that_slip_past_ingest_fail_the_dbt_tests_by_file_row_and_column(built, build_root, tmp_path):
+def test_values_that_slip_past_ingest_fail_the_dbt_tests_by_file_row_and_column(build_root):
     """An unknown code or an unparseable UDI number must stop the build, not turn silently into NULL."""
-    data_dir = tmp_path / "data"
-    (data_dir / "build").mkdir(parents=True)
-    db_path = data_dir / "build" / "warehouse.duckdb"
-    shutil.copy(build_root / "data" / "build" / "warehouse.duckdb", db_path)
-    with duckdb.connect(str(db_path)) as con:
-        con.execute("update raw.survey_cells set value = '4' where source_file = ? and row_number = 1 "
-                    "and variable = 'sex'", [W3_FILE])
-        con.execute("update raw.udi_applications set feb = '1 3x1' where row_number = 1")
-    result = run_dbt("test", ["assert_survey_codes_and_labels_resolve",
-                              "stg_udi__applications_every_count_parsed_or_suppressed"], data_dir, tmp_path)
+    db_path = build_root / "data" / "build" / "warehouse.duckdb"
+    pristine = build_root / "pristine.duckdb"
+    shutil.copy(db_path, pristine)
+    try:
+        with duckdb.connect(str(db_path)) as con:
+            con.execute("update raw.survey_cells set value = '4' where source_file = ? and row_number = 1 "
+                        "and variable = 'sex'", [W3_FILE])
+            con.execute("update raw.udi_applications set feb = '1 3x1' where row_number = 1")
+        # Same data root and target as the build, so dbt reuses its parsed project.
+        result = run_dbt("test", ["assert_survey_codes_and_labels_resolve",
+                                  "stg_udi__applications_every_count_parsed_or_suppressed"],
+                         build_root / "data", build_root)
+    finally:
+        shutil.move(pristine, db_path)
     assert result.returncode != 0
     assert "FAIL 1 assert_survey_codes_and_labels_resolve" in result.stdout
     assert "FAIL 2 stg_udi__applications_every_count_parsed_or_suppressed" in result.stdout
