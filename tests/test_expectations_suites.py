@@ -208,6 +208,18 @@ def test_data_docs_index_lists_every_suite_and_its_latest_validation(passing_run
     assert (root / "gx" / "validations").is_dir()
 
 
+def test_offline_summary_page_shows_every_mart_and_links_to_existing_pages(passing_run):
+    root, outcomes = passing_run
+    page = parse_index(root / "data_docs" / "mart_checks.html")
+    assert "all mart suites passed" in page.text
+    for outcome in outcomes:
+        assert f"{outcome.mart}: passed" in page.text
+    pages = [link for link in page.links if link.startswith("validations/")]
+    assert len(pages) == sum(len(o.gx_suites) for o in outcomes)
+    assert all((root / "data_docs" / link).is_file() for link in pages)
+    assert not [link for link in page.links if link.startswith("http")]  # nothing fetched from the internet
+
+
 def test_the_build_connection_stays_usable(tmp_path):
     build = write_warehouse(tmp_path / "build.duckdb", good_marts())
     with duckdb.connect(str(build)) as con:
@@ -377,3 +389,13 @@ def test_one_check_per_mart_and_separate_runs_share_the_docs_index(tmp_path):
     assert attrition_outcome.mart == "marts.attrition" and exits_outcome.mart == "marts.exit_reasons"
     text = parse_index(tmp_path / "data_docs" / "index.html").text
     assert "attrition.rows" in text and "exit_reasons.rows" in text
+    summary = parse_index(tmp_path / "data_docs" / "mart_checks.html").text
+    assert "marts.attrition: passed" in summary and "marts.exit_reasons: passed" in summary
+
+
+def test_summary_page_lists_the_failures_of_a_failing_mart(tmp_path):
+    outcome = run_variant(tmp_path, "attrition", set_value("attrition", "retention_rate", 1.5, subgroup="all"))
+    summary = parse_index(tmp_path / "data_docs" / "mart_checks.html").text
+    assert "1 of 1 mart suites failed" in summary
+    assert "marts.attrition: failed" in summary
+    assert outcome.failures[0] in summary

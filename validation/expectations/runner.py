@@ -17,6 +17,7 @@ import duckdb
 from validation.expectations.frames import CheckFrame, PreviousRun, SuiteInputs, require_mart
 from validation.expectations.messages import failure_messages
 from validation.expectations.outcome import SuiteOutcome
+from validation.expectations.report import write_outcome_record, write_summary_page
 from validation.expectations.settings import MART_NAMES, SuiteSettings
 
 # No usage statistics from a data pipeline; the machines running it may have no internet anyway.
@@ -63,7 +64,8 @@ def run_suites(
         require_mart(con, name, REQUIRED_COLUMNS[name])
     settings = settings or SuiteSettings.from_env()
     docs_dir = Path(docs_dir).resolve()
-    context = make_context(docs_dir, Path(store_dir).resolve() if store_dir else default_store_dir(docs_dir))
+    store_dir = Path(store_dir).resolve() if store_dir else default_store_dir(docs_dir)
+    context = make_context(docs_dir, store_dir)
     run_id = RunIdentifier(run_name=RUN_NAME, run_time=dt.datetime.now(dt.timezone.utc))
     outcomes = []
     with PreviousRun(previous_db) as previous:
@@ -71,9 +73,13 @@ def run_suites(
             inputs = SuiteInputs(con=con, previous=previous, settings=settings)
             frames = SUITE_BUILDERS[name](inputs)
             outcomes.append(validate_mart(context, name, frames, inputs.notes, run_id))
-    index = build_docs(context, run_id, [suite for outcome in outcomes for suite in outcome.gx_suites])
+    results = this_run_results(context, run_id)
+    index = build_docs(context, list(results.values()), [suite for outcome in outcomes for suite in outcome.gx_suites])
     for outcome in outcomes:
         outcome.docs_index = index
+        pages = {suite: page_path(context, results[suite], docs_dir) for suite in outcome.gx_suites if suite in results}
+        write_outcome_record(store_dir, outcome, run_id.run_time.isoformat(timespec="seconds"), pages)
+    write_summary_page(docs_dir, store_dir)
     return outcomes
 
 
@@ -139,14 +145,23 @@ def suite_notes(frame: CheckFrame, notes: list[str]) -> list[str]:
     return [f"Frame {frame.name}: {len(frame.data)} rows, one per ({keys}).", *notes]
 
 
-def build_docs(context: Any, run_id: RunIdentifier, gx_suites: list[str]) -> Path:
-    """Render this run's pages and the index; returns the index path."""
-    results = [
-        key
+def this_run_results(context: Any, run_id: RunIdentifier) -> dict[str, Any]:
+    """Validation result keys of this run, by GX suite name."""
+    return {
+        key.expectation_suite_identifier.name: key
         for key in context.validation_results_store.list_keys()
         if key.run_id.run_name == run_id.run_name and key.run_id.run_time == run_id.run_time
-        and key.expectation_suite_identifier.name in gx_suites
-    ]
+    }
+
+
+def page_path(context: Any, result_key: Any, docs_dir: Path) -> str:
+    """Path of a validation result's Data Docs page, relative to `docs_dir`."""
+    (site,) = context.get_docs_sites_urls(resource_identifier=result_key, site_name=SITE_NAME)
+    return os.path.relpath(site["site_url"].removeprefix("file://"), docs_dir)
+
+
+def build_docs(context: Any, results: list[Any], gx_suites: list[str]) -> Path:
+    """Render this run's pages and the index; returns the index path."""
     suites = [ExpectationSuiteIdentifier(name=name) for name in gx_suites]
     urls = context.build_data_docs(site_names=[SITE_NAME], resource_identifiers=results + suites)
     return Path(urls[SITE_NAME].removeprefix("file://"))
