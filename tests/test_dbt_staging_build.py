@@ -6,6 +6,7 @@ linkage and weights tables that a staging-only build does not have.
 """
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -370,3 +371,20 @@ def test_values_that_slip_past_ingest_fail_the_dbt_tests_by_file_row_and_column(
     assert result.returncode != 0
     assert "FAIL 1 assert_survey_codes_and_labels_resolve" in result.stdout
     assert "FAIL 2 stg_udi__applications_every_count_parsed_or_suppressed" in result.stdout
+
+
+def test_every_column_of_this_parts_models_and_seeds_is_documented(built, build_root):
+    """Each column in the built relations has a description in the yml (and nothing documented is missing)."""
+    manifest = json.loads((build_root / "target" / "manifest.json").read_text(encoding="utf-8"))
+    ours = [node for node in manifest["nodes"].values()
+            if node["resource_type"] in ("model", "seed")
+            and (node["original_file_path"].startswith(("models/staging/", "models/intermediate/udi/",
+                                                       "models/marts/udi/", "seeds/codebook/")))]
+    assert len(ours) == 14
+    for node in ours:
+        assert node["description"].strip(), f"{node['name']} has no description"
+        built_columns = {name for (name,) in built.execute(
+            "select column_name from duckdb_columns() where schema_name = ? and table_name = ?",
+            [node["schema"], node["alias"]]).fetchall()}
+        documented = {name for name, column in node["columns"].items() if column["description"].strip()}
+        assert built_columns == documented, f"{node['name']}: {built_columns ^ documented}"
