@@ -63,6 +63,8 @@ def reasons_shown(destination: str) -> list[int]:
 
 
 INVITATIONS_SENT = dt.time(10, 0)
+# Earlier respondents without an invitation (no address or no consent) who find the open link again.
+UNINVITED_RETURN_P = 0.02
 
 
 def submit_time(rng: np.random.Generator, wave_id: str, earliest: dt.date | None = None,
@@ -240,7 +242,7 @@ class CoreSimulation:
             if self.invited_after_w1(person):
                 if self.rng.random() < 0.50:
                     self.respondents[W2][person.person_id] = "token"
-            elif self.rng.random() < 0.04:
+            elif self.rng.random() < UNINVITED_RETURN_P:
                 self.respondents[W2][person.person_id] = "open"
         for _ in range(scaled(config.W2_NEWCOMERS, self.scale)):
             person = self.add_person(W2, {"female": 0.68, "male": 0.30, "other": 0.02}, 2023)
@@ -304,7 +306,7 @@ class CoreSimulation:
                     p = 0.45
                 if self.rng.random() < p:
                     self.respondents[W3][pid] = "token"
-            elif not abroad and self.rng.random() < 0.03:
+            elif not abroad and self.rng.random() < UNINVITED_RETURN_P:
                 self.respondents[W3][pid] = "open"
         for _ in range(scaled(config.W3_NEWCOMERS, self.scale)):
             person = self.add_person(W3, {"female": 0.66, "male": 0.32, "other": 0.02}, 2024)
