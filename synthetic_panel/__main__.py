@@ -18,10 +18,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--w1-encoding", choices=W1_ENCODINGS, default="utf-8-sig",
                         help="encoding of the w1 CSV; cp1252 writes English oblast labels (default utf-8-sig)")
     parser.add_argument("--w1-delimiter", choices=W1_DELIMITERS, default=";", help="w1 CSV delimiter (default ;)")
+    parser.add_argument("--force", action="store_true",
+                        help="overwrite survey/ and udi/ even if the folder looks like a real delivery (no _truth/)")
     args = parser.parse_args(argv)
     try:
         summary = generate(args.out, scale=args.scale, seed=args.seed, mess=args.mess,
-                           w1_encoding=args.w1_encoding, w1_delimiter=args.w1_delimiter)
+                           w1_encoding=args.w1_encoding, w1_delimiter=args.w1_delimiter, force=args.force)
     except ValueError as error:
         parser.error(str(error))
     print(json.dumps(summary, indent=2, ensure_ascii=False))

@@ -19,13 +19,19 @@ W1_DELIMITERS = (";", ",")
 CORE_STREAM, MESS_STREAM, TOKEN_STREAM, ID_STREAM = 0, 1, 4, 5
 
 
+class RealDataGuardError(ValueError):
+    """The output folder holds provider files that were not written by this generator."""
+
+
 def generate(out_dir: str | Path, scale: float = 1.0, seed: int = 20220601, mess: float = 1.0,
-             w1_encoding: str = "utf-8-sig", w1_delimiter: str = ";") -> dict:
+             w1_encoding: str = "utf-8-sig", w1_delimiter: str = ";", force: bool = False) -> dict:
     """Write a synthetic raw delivery into `out_dir` (e.g. `data/raw`) and return a summary.
 
     `scale` multiplies sample sizes (UDI figures stay population-level), `mess` multiplies every mess rate
     (0 = clean), `w1_encoding`/`w1_delimiter` choose how the w1 CSV is saved. The `survey/`, `udi/` and
-    `_truth/` folders of `out_dir` are replaced. The same arguments always give byte-identical files.
+    `_truth/` folders of `out_dir` are replaced; if `out_dir` holds survey or UDI files but no `_truth/`
+    (a real delivery), nothing is touched unless `force` is set. The same arguments always give
+    byte-identical files.
     """
     if scale <= 0:
         raise ValueError(f"scale must be positive, got {scale}")
@@ -36,6 +42,10 @@ def generate(out_dir: str | Path, scale: float = 1.0, seed: int = 20220601, mess
     if w1_delimiter not in W1_DELIMITERS:
         raise ValueError(f"w1_delimiter must be one of {W1_DELIMITERS}, got {w1_delimiter!r}")
     out = Path(out_dir)
+    if not force and looks_like_real_delivery(out):
+        raise RealDataGuardError(
+            f"{out} holds survey/ or udi/ files but no _truth/, so it looks like a real delivery; "
+            "refusing to overwrite it (use force=True / --force to replace it with synthetic data)")
     for sub in ("survey", "udi", "_truth"):
         shutil.rmtree(out / sub, ignore_errors=True)
     folders = {w: out / "survey" / w for w in config.WAVES}
@@ -55,6 +65,12 @@ def generate(out_dir: str | Path, scale: float = 1.0, seed: int = 20220601, mess
     write_truth(out / "_truth", written, panel.persons, invitations)
     udi_summary = write_udi(out / "udi", seed)
     return summarise(written, invitations, panel, udi_summary)
+
+
+def looks_like_real_delivery(out: Path) -> bool:
+    """Provider files present without the synthetic `_truth/` folder."""
+    delivered = any(p.is_file() for sub in ("survey", "udi") for p in (out / sub).rglob("*"))
+    return delivered and not (out / "_truth").is_dir()
 
 
 def summarise(written, invitations, panel, udi_summary) -> dict:

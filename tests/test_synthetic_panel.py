@@ -596,6 +596,20 @@ def test_generate_replaces_previous_output(tmp_path):
     assert (out / "keep.txt").exists()
 
 
+def test_a_real_delivery_is_not_overwritten_without_force(tmp_path):
+    from synthetic_panel.generate import RealDataGuardError
+
+    out = tmp_path / "raw"
+    real = out / "survey/w1_2022/responses.csv"
+    real.parent.mkdir(parents=True)
+    real.write_text("svar_id;innsendt\n1;2022-06-02 10:00:00\n", encoding="utf-8")
+    with pytest.raises(RealDataGuardError, match="real delivery"):
+        generate(out, scale=0.05, seed=1)
+    assert real.read_text(encoding="utf-8").startswith("svar_id;innsendt")
+    generate(out, scale=0.05, seed=1, force=True)
+    assert (out / "_truth/responses.csv").exists()
+
+
 def test_scale_multiplies_the_sample_and_keeps_the_shares(tmp_path):
     out = tmp_path / "raw"
     summary = generate(out, scale=0.5, seed=5, mess=1.0)
