@@ -350,6 +350,24 @@ def test_each_broken_expectation_is_reported_alone_in_readable_words(broken_runs
         assert fragment in message
 
 
+def test_an_empty_mart_is_a_failure_not_a_crash(tmp_path):
+    def empty(marts):
+        marts["aspiration_by_wave"] = marts["aspiration_by_wave"].iloc[0:0]
+        marts["exit_reasons"] = marts["exit_reasons"].iloc[0:0]  # no leavers yet is legitimate
+
+    marts = good_marts()
+    empty(marts)
+    build = write_warehouse(tmp_path / "build.duckdb", marts)
+    with duckdb.connect(str(build), read_only=True) as con:
+        by_mart = {o.suite_name: o for o in run_mart_suites(con, tmp_path / "data_docs",
+                                                               marts=["aspiration_by_wave", "exit_reasons"])}
+    assert by_mart["exit_reasons"].success
+    empty_mart = by_mart["aspiration_by_wave"]
+    assert empty_mart.failures == ["aspiration_by_wave.rows: marts.aspiration_by_wave has at least one row: "
+                                   "observed 0, expected >= 1"]
+    assert any("w1_2022 is not in marts.aspiration_by_wave" in note for note in empty_mart.notes)
+
+
 def test_row_count_tolerance_is_configurable(tmp_path):
     outcome = run_variant(tmp_path, "aspiration_by_wave", halve_w2_respondents,
                           settings=SuiteSettings(row_count_tolerance=0.6))

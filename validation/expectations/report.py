@@ -60,7 +60,9 @@ def write_summary_page(docs_dir: Path, store_dir: Path) -> Path:
         f"{sections}\n</body></html>\n"
     )
     path = docs_dir / SUMMARY_PAGE
-    path.write_text(page, encoding="utf-8")
+    temporary = path.with_suffix(".html.tmp")
+    temporary.write_text(page, encoding="utf-8")
+    temporary.replace(path)
     return path
 
 

@@ -57,11 +57,7 @@ def run_suites(
     store_dir: Path | None = None,
 ) -> list[SuiteOutcome]:
     """Validate the named marts, rebuild Data Docs once, return one outcome per mart."""
-    unknown = [name for name in names if name not in SUITE_BUILDERS]
-    if unknown:
-        raise KeyError(f"no expectation suite for mart(s) {', '.join(unknown)}; known: {', '.join(MART_NAMES)}")
-    for name in names:  # fail before validating anything if a mart is not built as contracted
-        require_mart(con, name, REQUIRED_COLUMNS[name])
+    check_marts_exist(names, con)
     settings = settings or SuiteSettings.from_env()
     docs_dir = Path(docs_dir).resolve()
     store_dir = Path(store_dir).resolve() if store_dir else default_store_dir(docs_dir)
@@ -73,6 +69,22 @@ def run_suites(
             inputs = SuiteInputs(con=con, previous=previous, settings=settings)
             frames = SUITE_BUILDERS[name](inputs)
             outcomes.append(validate_mart(context, name, frames, inputs.notes, run_id))
+    publish_docs(context, run_id, outcomes, docs_dir, store_dir)
+    return outcomes
+
+
+def check_marts_exist(names: list[str], con: duckdb.DuckDBPyConnection) -> None:
+    """Fail before validating anything if a name is unknown or a mart is not built as contracted."""
+    unknown = [name for name in names if name not in SUITE_BUILDERS]
+    if unknown:
+        raise KeyError(f"no expectation suite for mart(s) {', '.join(unknown)}; known: {', '.join(MART_NAMES)}")
+    for name in names:
+        require_mart(con, name, REQUIRED_COLUMNS[name])
+
+
+def publish_docs(context: Any, run_id: RunIdentifier, outcomes: list[SuiteOutcome], docs_dir: Path,
+                 store_dir: Path) -> None:
+    """GX Data Docs for this run, then each mart's record and the offline summary page."""
     results = this_run_results(context, run_id)
     index = build_docs(context, list(results.values()), [suite for outcome in outcomes for suite in outcome.gx_suites])
     for outcome in outcomes:
@@ -80,7 +92,6 @@ def run_suites(
         pages = {suite: page_path(context, results[suite], docs_dir) for suite in outcome.gx_suites if suite in results}
         write_outcome_record(store_dir, outcome, run_id.run_time.isoformat(timespec="seconds"), pages)
     write_summary_page(docs_dir, store_dir)
-    return outcomes
 
 
 def make_context(docs_dir: Path, store_dir: Path) -> Any:
