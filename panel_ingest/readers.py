@@ -16,7 +16,7 @@ import io
 import math
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -74,6 +74,9 @@ def cell_text(value) -> str | None:
             return None
         return str(int(value)) if float(value).is_integer() else repr(float(value))
     if isinstance(value, (datetime, pd.Timestamp)):
+        # Excel and SPSS store date-times as floats: round, so 09:14:59.9999 reads as 09:15:00.
+        if value.microsecond >= 500_000:
+            value = value + timedelta(seconds=1)
         return value.strftime("%Y-%m-%d %H:%M:%S")
     if isinstance(value, date):
         return value.strftime("%Y-%m-%d")

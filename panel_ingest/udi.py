@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Callable
 
 import duckdb
-import pandas as pd
 import pandera.pandas as pa
 
 from panel_ingest.codebook import Codebook, default_codebook

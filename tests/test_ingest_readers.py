@@ -80,8 +80,11 @@ def test_udi_headers_map_to_raw_columns_and_numbers_stay_as_delivered(raw):
     assert raw_column_name("Måned") == "maaned" and raw_column_name("Kjønn") == "kjonn"
 
 
-@pytest.mark.parametrize("value, text", [(3.0, "3"), (2.5, "2.5"), (True, "TRUE"), (None, None), ("  ", None),
-                                         (float("nan"), None), (" Oslo ", " Oslo ")])
+@pytest.mark.parametrize("value, text", [
+    (3.0, "3"), (2.5, "2.5"), (True, "TRUE"), (None, None), ("  ", None), (float("nan"), None), (" Oslo ", " Oslo "),
+    (datetime(2023, 5, 10, 9, 14, 59, 999_000), "2023-05-10 09:15:00"),
+    (datetime(2023, 5, 10, 9, 14, 59, 200_000), "2023-05-10 09:14:59"),
+])
 def test_cell_text_rules(value, text):
     assert cell_text(value) == text
 
