@@ -22,11 +22,13 @@ RESPONSES_SQL = """
     from intermediate.int_responses_linked r
     join reference.survey_waves w on w.wave_id = r.wave_id
     where r.is_response_of_record
+    order by w.wave_number, r.response_id
 """
 WAVES_SQL = "select wave_id, wave_number, field_start::date as field_start, field_end::date as field_end from reference.survey_waves order by wave_number"
 PERMITS_SQL = """
     select snapshot_date::date as snapshot_date, sex, age_group, region_code, valid_permits
     from staging.stg_udi__valid_permits where is_adult
+    order by all
 """
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -247,3 +248,20 @@ def test_every_contract_column_is_documented_and_persisted(analysis_build):
     assert len(comments) > 40
     assert comments["comment"].notna().all() and (comments["comment"].str.len() > 5).all(), \
         comments[comments["comment"].isna()]
+
+
+def test_panel_min_cell_sets_the_release_threshold(analysis_build, tmp_path):
+    # Rebuild only the release tables, on a copy, with a threshold of 12 taken from PANEL_MIN_CELL.
+    copy = tmp_path / "warehouse.duckdb"
+    shutil.copy(analysis_build["db_path"], copy)
+    rebuilt = run_dbt(["run", "--select", "path:models/release"], copy, tmp_path, min_cell=12)
+    assert rebuilt.returncode == 0, rebuilt.stdout[-4000:]
+    con = duckdb.connect(str(copy), read_only=True)
+    try:
+        assert_release_is_safe(con, min_cell=12)
+        (n_asked,) = con.execute("select distinct n_asked from release.exit_reasons where wave_id = 'w2_2023'").fetchone()
+        assert n_asked is None  # 8 leavers: published at 5, withheld at 12
+        (smallest,) = con.execute("select min(n_base) from release.attrition").fetchone()
+        assert smallest >= 12
+    finally:
+        con.close()

@@ -22,7 +22,7 @@ counted as (
         scale,
         aspiration,
         count(*) as n,
-        sum(weight_cross) as weight_sum
+        fsum(weight_cross) as weight_sum
     from by_scale
     group by wave_id, wave_number, scale, aspiration
 )
@@ -33,6 +33,6 @@ select
     cast(aspiration as varchar) as aspiration,
     cast(n as integer) as n,
     cast(n / sum(n) over (partition by wave_id, scale) as double) as share,
-    cast(weight_sum / sum(weight_sum) over (partition by wave_id, scale) as double) as weighted_share
+    cast(weight_sum / fsum(weight_sum) over (partition by wave_id, scale) as double) as weighted_share
 from counted
 order by wave_number, scale, aspiration
