@@ -13,14 +13,17 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from linkage.encoding import dice_similarity
 from linkage.model import score_pairs
 from linkage.rules import attributes_compatible, person_id_for, record_sort_key, same_submitter
 
-# Chosen on synthetic panels (linkage.synthetic) at 1x and 2x mess: precision stays above 0.995 while
-# the one-to-one constraint keeps competing candidates out; 0.9 lost 5% recall at 2x mess.
-MATCH_THRESHOLD = 0.7
+# Posterior probability (match_posteriors) a model link needs.
+MATCH_THRESHOLD = 0.8
+# Beta(a, b) prior of the returning share pi: mean 5%, worth 20 responses.
+SHARE_PRIOR = (1.0, 19.0)
 METHOD_RANK = {"token": 0, "email_exact": 1, "probabilistic": 2}
-ATTRIBUTES = ("gender", "birth_year", "oblast_iso", "arrival_month", "kommune_code_2024", "children_in_norway")
+ATTRIBUTES = ("gender", "birth_year", "oblast_iso", "arrival_month", "kommune_code_2024", "children_in_norway",
+              "language", "partner_location")
 
 
 def _present(value) -> bool:
@@ -103,7 +106,62 @@ def group_submissions(responses: list[dict]) -> list[Entity]:
         for k in keys - home.keys:
             by_key.setdefault(k, []).append(home)
         home.keys |= keys
-    return entities
+    return _merge_repeats_without_shared_key(entities)
+
+
+BLOCK_ATTRIBUTES = ("gender", "birth_year", "oblast_iso", "arrival_month")
+TYPO_DICE = 0.85
+# Repeats are submitted within days of each other; a field period lasts six weeks or more.
+MAX_REPEAT_GAP = pd.Timedelta(days=3)
+
+
+def _submitted(entity: Entity) -> pd.Timestamp:
+    return pd.Timestamp(entity.record["submitted_at"])
+
+
+def _is_repeat(a: Entity, b: Entity) -> bool:
+    """A repeat submission that shares no address with the first: an abandoned partial (its e-mail
+    question never reached), a resubmission with the address retyped slightly differently, or a
+    resubmission without any address that gives exactly the same answers."""
+    if abs(_submitted(a) - _submitted(b)) > MAX_REPEAT_GAP or not same_submitter(a.attributes, b.attributes):
+        return False
+    first, second = a.attributes, b.attributes
+    differing = [c for c in ("kommune_code_2024", "children_in_norway")
+                 if _present(first[c]) and _present(second[c]) and first[c] != second[c]]
+    if differing:
+        return False
+    invited_a, invited_b = a.addresses("invitation_hash"), b.addresses("invitation_hash")
+    if invited_a and invited_b and not set(invited_a) & set(invited_b):
+        return False
+    typed_a, typed_b = a.addresses("email_bloom"), b.addresses("email_bloom")
+    if typed_a and typed_b:
+        return max(dice_similarity(x, y) for x in typed_a for y in typed_b) >= TYPO_DICE
+    partial = not all(m["is_complete"] for m in a.members + b.members)
+    same_answers = all(_present(first[c]) and first[c] == second[c] for c in ATTRIBUTES[:6])
+    return partial or (same_answers and not (typed_a or typed_b or invited_a or invited_b))
+
+
+def _merge_repeats_without_shared_key(entities: list[Entity]) -> list[Entity]:
+    """Fold repeats (same gender, birth year, oblast and arrival month, nothing contradicting, within
+    days) into the nearest-in-time entity of their block; renumber so entity order stays dense."""
+    kept: list[Entity] = []
+    by_block: dict[tuple, list[Entity]] = {}
+    for entity in sorted(entities, key=lambda e: (str(e.record["submitted_at"]), e.order)):
+        block = tuple(entity.attributes[c] for c in BLOCK_ATTRIBUTES)
+        complete_block = all(_present(v) for v in block)
+        repeats = [e for e in by_block.get(block, []) if _is_repeat(e, entity)] if complete_block else []
+        if not repeats:
+            kept.append(entity)
+            if complete_block:
+                by_block.setdefault(block, []).append(entity)
+            continue
+        home = min(repeats, key=lambda e: (abs(_submitted(e) - _submitted(entity)), e.order))
+        home.members.extend(entity.members)
+        home.keys |= entity.keys
+    kept.sort(key=lambda e: e.order)
+    for order, entity in enumerate(kept):
+        entity.order = order
+    return kept
 
 
 @dataclass
@@ -112,10 +170,10 @@ class Candidate:
     person_id: str
     method: str
     linked_to: str | None
-    model_probability: float
+    score: float  # log2 Bayes factor for exact links (tie-break), posterior probability for model links
 
     def sort_key(self) -> tuple:
-        return (METHOD_RANK[self.method], -self.model_probability, self.entity.order, self.person_id)
+        return (METHOD_RANK[self.method], -self.score, self.entity.order, self.person_id)
 
 
 @dataclass
@@ -125,22 +183,7 @@ class WaveResult:
     model: dict
 
 
-def _model_scores(entities: list[Entity], history: History) -> tuple[dict, dict]:
-    """Best model probability (and record) per (entity order, person_id)."""
-    if history.records.empty:
-        return {}, {"trained": False, "settings": "first wave: nothing to score against"}
-    left = pd.DataFrame([e.model_row() for e in entities])
-    right = history.records[["record_id", *ATTRIBUTES, "email_hash", "email_bloom"]]
-    scored = score_pairs(left, right)
-    pairs = scored.pairs.merge(history.records[["record_id", "person_id"]], on="record_id")
-    pairs = pairs.sort_values(["match_probability", "record_id"], ascending=[False, True])
-    best: dict = {}
-    for row in pairs.itertuples(index=False):
-        best.setdefault((int(row.entity_id), row.person_id), (float(row.match_probability), row.record_id))
-    return best, scored.parameters
-
-
-def _exact_candidates(entity: Entity, history: History, scores: dict, counts: Counter) -> list[Candidate]:
+def _exact_candidates(entity: Entity, history: History, counts: Counter) -> list[Candidate]:
     found: list[Candidate] = []
     for method, column in (("token", "invitation_hash"), ("email_exact", "email_hash")):
         for address in entity.addresses(column):
@@ -148,26 +191,73 @@ def _exact_candidates(entity: Entity, history: History, scores: dict, counts: Co
                 if not attributes_compatible(entity.attributes, history.latest[person_id]):
                     counts[f"{method}_rejected_incompatible"] += 1
                     continue
-                probability = scores.get((entity.order, person_id), (0.0, None))[0]
-                found.append(Candidate(entity, person_id, method, record_id, probability))
+                found.append(Candidate(entity, person_id, method, record_id, 0.0))
     return found
 
 
-def _candidates(entities: list[Entity], history: History, scores: dict, counts: Counter) -> list[Candidate]:
-    candidates = [c for e in entities for c in _exact_candidates(e, history, scores, counts)]
-    by_order = {e.order: e for e in entities}
-    for (order, person_id), (probability, record_id) in scores.items():
-        if probability >= MATCH_THRESHOLD:
-            candidates.append(Candidate(by_order[order], person_id, "probabilistic", record_id, probability))
-    return sorted(candidates, key=Candidate.sort_key)
+def _token_labels(exact: list[Candidate], history: History) -> list[tuple[str, str]]:
+    """(entity, person's latest record) for entities whose token points to exactly one person."""
+    persons: dict[int, set[str]] = {}
+    for candidate in exact:
+        if candidate.method == "token":
+            persons.setdefault(candidate.entity.order, set()).add(candidate.person_id)
+    return [(str(order), history.latest[next(iter(ids))]["record_id"])
+            for order, ids in sorted(persons.items()) if len(ids) == 1]
 
 
-def _assign(entities: list[Entity], candidates: list[Candidate], counts: Counter):
-    """Greedy one-to-one assignment, strongest link first; compatible second claims become duplicates."""
-    link_of: dict[int, Candidate] = {}
-    owner: dict[str, Entity] = {}
-    merged_into: dict[int, Entity] = {}
-    for candidate in candidates:
+def _bayes_factors(entities: list[Entity], history: History, labels) -> tuple[dict, dict]:
+    """Best log2 Bayes factor (and its record) per (entity order, person_id), and the model used."""
+    if history.records.empty:
+        return {}, {"trained": False, "settings": "first wave: nothing to score against"}
+    left = pd.DataFrame([e.model_row() for e in entities])
+    right = history.records[["record_id", *ATTRIBUTES, "email_hash", "email_bloom"]]
+    scored = score_pairs(left, right, labels)
+    pairs = scored.pairs.merge(history.records[["record_id", "person_id"]], on="record_id")
+    pairs = pairs.sort_values(["log2_bayes_factor", "record_id"], ascending=[False, True])
+    best: dict = {}
+    for row in pairs.itertuples(index=False):
+        best.setdefault((int(row.entity_id), row.person_id), (float(row.log2_bayes_factor), row.record_id))
+    return best, scored.parameters
+
+
+def match_posteriors(factors: dict, entity_orders: list[int], n_persons: int) -> tuple[dict, float]:
+    """P(entity e is person j) = (pi/N) BF_ej / ((pi/N) sum_k BF_ek + 1 - pi), where pi, the share of
+    the unresolved responses that come from someone already in the panel, is estimated by EM with a
+    Beta prior (SHARE_PRIOR), so that a handful of responses cannot talk it up to certainty.
+
+    Each response is at most one earlier person: its candidates compete for one unit of probability,
+    so one clear candidate wins and two similar ones share it. Returns posteriors and pi.
+    """
+    by_entity: dict[int, list[tuple[str, float]]] = {}
+    wanted = set(entity_orders)
+    for (order, person_id), (log2_factor, _) in factors.items():
+        if order in wanted:
+            by_entity.setdefault(order, []).append((person_id, 2.0 ** min(log2_factor, 200.0)))
+    share, n = SHARE_PRIOR[0] / sum(SHARE_PRIOR), len(entity_orders)
+    for _ in range(200):
+        weight = share / max(n_persons, 1)
+        total = sum(weight * sum(f for _, f in cands) / (weight * sum(f for _, f in cands) + 1 - share)
+                    for cands in by_entity.values())
+        new_share = (total + SHARE_PRIOR[0]) / (n + sum(SHARE_PRIOR))
+        if abs(new_share - share) < 1e-7:
+            break
+        share = new_share
+    weight = share / max(n_persons, 1)
+    posteriors = {}
+    for order, cands in by_entity.items():
+        denominator = weight * sum(f for _, f in cands) + 1 - share
+        for person_id, factor in cands:
+            posteriors[(order, person_id)] = weight * factor / denominator
+    return posteriors, share
+
+
+def _take(candidates: list[Candidate], link_of: dict, owner: dict, merged_into: dict, counts: Counter) -> None:
+    """Greedy one-to-one assignment, strongest link first.
+
+    A second exact claim on a person already taken in this wave is a same-wave duplicate when it agrees
+    with the first; a second probabilistic claim is never enough to merge, it tries its next candidate.
+    """
+    for candidate in sorted(candidates, key=Candidate.sort_key):
         entity = candidate.entity
         if entity.order in link_of or entity.order in merged_into:
             continue
@@ -175,12 +265,33 @@ def _assign(entities: list[Entity], candidates: list[Candidate], counts: Counter
         if holder is None:
             link_of[entity.order] = candidate
             owner[candidate.person_id] = entity
-        elif attributes_compatible(entity.attributes, holder.attributes):
+        elif candidate.method != "probabilistic" and same_submitter(entity.attributes, holder.attributes):
             merged_into[entity.order] = holder
             counts["same_wave_duplicates_by_link"] += 1
         else:
             counts["second_claim_rejected"] += 1
-    return link_of, merged_into
+
+
+def _link_entities(entities: list[Entity], history: History, counts: Counter):
+    exact = [c for e in entities for c in _exact_candidates(e, history, counts)]
+    factors, model = _bayes_factors(entities, history, _token_labels(exact, history))
+    for candidate in exact:
+        candidate.score = factors.get((candidate.entity.order, candidate.person_id), (-1e9, None))[0]
+    link_of: dict[int, Candidate] = {}
+    owner: dict[str, Entity] = {}
+    merged_into: dict[int, Entity] = {}
+    _take(exact, link_of, owner, merged_into, counts)
+    open_entities = [e.order for e in entities if e.order not in link_of and e.order not in merged_into]
+    free_factors = {k: v for k, v in factors.items() if k[1] not in owner}
+    n_free = len(set(history.latest) - set(owner))
+    posteriors, share = match_posteriors(free_factors, open_entities, n_free)
+    by_order = {e.order: e for e in entities}
+    model_links = [Candidate(by_order[order], person_id, "probabilistic", free_factors[(order, person_id)][1], p)
+                   for (order, person_id), p in posteriors.items() if p >= MATCH_THRESHOLD]
+    _take(model_links, link_of, owner, merged_into, counts)
+    model = {**model, "returning_share_of_unresolved": share, "unresolved_responses": len(open_entities),
+             "persons_available": n_free}
+    return link_of, merged_into, model
 
 
 def _group_rows(members: list[dict], person_id: str, method: str, linked_to, probability) -> list[dict]:
@@ -197,24 +308,27 @@ def link_wave(responses: pd.DataFrame, history: History) -> WaveResult:
     """Assign a person to every response of one wave (responses carry invitation_hash/_bloom)."""
     counts: Counter = Counter()
     entities = group_submissions(responses.to_dict("records"))
-    scores, model = _model_scores(entities, history)
-    link_of, merged_into = _assign(entities, _candidates(entities, history, scores, counts), counts)
+    link_of, merged_into, model = _link_entities(entities, history, counts)
+    absorbed: dict[int, list[dict]] = {}
+    for e in entities:
+        if e.order in merged_into:
+            absorbed.setdefault(merged_into[e.order].order, []).extend(e.members)
     rows: list[dict] = []
     for entity in entities:
         if entity.order in merged_into:
             continue
-        members = entity.members + [m for e in entities if merged_into.get(e.order) is entity for m in e.members]
+        members = entity.members + absorbed.get(entity.order, [])
         link = link_of.get(entity.order)
         if link is None:
             record = max(members, key=record_sort_key)
             rows += _group_rows(members, person_id_for(record["wave_id"], record["response_id"]), "single", None, None)
             continue
-        probability = link.model_probability if link.method == "probabilistic" else 1.0
+        probability = link.score if link.method == "probabilistic" else 1.0
         linked_to = link.linked_to.split(":", 1)[1] if link.linked_to else None
         rows += _group_rows(members, link.person_id, link.method, linked_to, probability)
     counts["responses"] = len(rows)
     counts["duplicates"] = sum(not r["is_response_of_record"] for r in rows)
     counts["tokens_without_invitation"] = int((responses["token"].notna() & responses["invitation_hash"].isna()).sum())
-    for method in METHOD_RANK | {"single": 3}:
+    for method in (*METHOD_RANK, "single"):
         counts[f"records_{method}"] = sum(r["is_response_of_record"] and r["link_method"] == method for r in rows)
     return WaveResult(rows, counts, model)

@@ -20,7 +20,8 @@ logger = logging.getLogger(__name__)
 
 RESPONSE_COLUMNS = (
     "wave_id", "wave_number", "response_id", "submitted_at", "is_complete", "gender", "birth_year",
-    "oblast_iso", "arrival_month", "kommune_code_2024", "children_in_norway", "token", "email_hash", "email_bloom",
+    "oblast_iso", "arrival_month", "kommune_code_2024", "children_in_norway", "language",
+    "partner_location", "token", "email_hash", "email_bloom",
 )
 ASSIGNMENT_COLUMNS = (
     "wave_id", "wave_number", "response_id", "person_id", "is_response_of_record", "duplicate_of_response_id",
@@ -70,6 +71,9 @@ def _kept_waves(con, responses: pd.DataFrame) -> pd.DataFrame:
 def _parameters(models: dict) -> dict:
     return {
         "match_threshold": assign.MATCH_THRESHOLD,
+        "returning_share_beta_prior": list(assign.SHARE_PRIOR),
+        "typo_dice": assign.TYPO_DICE,
+        "max_repeat_gap_days": assign.MAX_REPEAT_GAP.days,
         "candidate_floor": model.CANDIDATE_FLOOR,
         "max_birth_year_gap_for_exact_links": MAX_BIRTH_YEAR_GAP,
         "min_records_to_train": model.MIN_RECORDS_TO_TRAIN,

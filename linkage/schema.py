@@ -13,7 +13,8 @@ RUNS_COLUMNS = (
     "linkage_run_id VARCHAR NOT NULL, started_at TIMESTAMP NOT NULL, finished_at TIMESTAMP NOT NULL, "
     "waves VARCHAR[] NOT NULL, parameters JSON NOT NULL, counts JSON NOT NULL"
 )
-TRUTH_COLUMNS = "wave_id VARCHAR NOT NULL, response_id VARCHAR NOT NULL, person_id VARCHAR NOT NULL"
+# person_id is NULL for rows the generator wrote without a person (the survey team's test submissions).
+TRUTH_COLUMNS = "wave_id VARCHAR NOT NULL, response_id VARCHAR NOT NULL, person_id VARCHAR"
 
 LINK_METHODS = ("single", "token", "email_exact", "probabilistic")
 

@@ -27,7 +27,8 @@ STAGING_RESPONSE_COLUMNS = {
     "wave_id": "VARCHAR", "wave_number": "INTEGER", "layout": "VARCHAR", "source_file": "VARCHAR",
     "row_number": "INTEGER", "response_id": "VARCHAR", "submitted_at": "TIMESTAMP", "is_complete": "BOOLEAN",
     "gender": "VARCHAR", "birth_year": "INTEGER", "oblast_iso": "VARCHAR", "arrival_month": "DATE",
-    "kommune_code_2024": "VARCHAR", "children_in_norway": "INTEGER", "country_now": "VARCHAR",
+    "kommune_code_2024": "VARCHAR", "children_in_norway": "INTEGER", "language": "VARCHAR",
+    "partner_location": "VARCHAR", "country_now": "VARCHAR",
     "token": "VARCHAR", "email_hash": "VARCHAR", "email_bloom": "VARCHAR", "consent": "BOOLEAN",
 }
 STAGING_INVITATION_COLUMNS = {"wave_id": "VARCHAR", "token": "VARCHAR", "email_hash": "VARCHAR",
@@ -100,6 +101,7 @@ class _Builder:
             "arrival_month": datetime(2022, rng.randint(3, 12), 1).date(), "kommune": rng.choice(KOMMUNER),
             "children": rng.choice([0, 0, 1, 1, 2, 3]), "address": f"{local}@{rng.choice(DOMAINS)}",
             "first_wave": rng.choices([1, 2, 3], weights=[70, 20, 10])[0],
+            "language": rng.choice(["uk", "uk", "ru"]), "partner": rng.choice(["norway", "ukraine", "none"]),
         }
 
     def spouse_of(self, number: int, partner: dict) -> dict:
@@ -108,7 +110,7 @@ class _Builder:
                       birth_year=partner["birth_year"] + self.rng.choice([-6, -4, -3, 2, 3, 5]),
                       address=partner["address"], oblast_iso=partner["oblast_iso"],
                       arrival_month=partner["arrival_month"], kommune=partner["kommune"],
-                      first_wave=partner["first_wave"])
+                      first_wave=partner["first_wave"], spouse=True)
         return spouse
 
     def response_id(self, wave_number: int) -> str:
@@ -131,6 +133,7 @@ class _Builder:
             "gender": person["gender"], "birth_year": year, "oblast_iso": person["oblast_iso"],
             "arrival_month": person["arrival_month"], "kommune_code_2024": kommune,
             "children_in_norway": max(0, person["children"] + (rng.choice([-1, 1]) if rng.random() < 0.15 else 0)),
+            "language": person["language"], "partner_location": person["partner"],
             "country_now": "norway", "token": token, "email_hash": hashed, "email_bloom": bloom, "consent": True,
         }
         self.responses.append(row)
@@ -182,7 +185,7 @@ class _Builder:
     def build(self) -> Population:
         people = []
         for number in range(self.n_persons):
-            if people and self.rng.random() < self.rates.family_address:
+            if people and not people[-1].get("spouse") and self.rng.random() < self.rates.family_address:
                 people.append(self.spouse_of(number, people[-1]))
             else:
                 people.append(self.person(number))

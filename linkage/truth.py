@@ -6,7 +6,7 @@ from pathlib import Path
 
 import duckdb
 
-from linkage.schema import ensure_linkage_tables
+from linkage.schema import TRUTH_COLUMNS, ensure_linkage_tables
 
 TRUTH_HEADER = ["wave_id", "response_id", "person_id"]
 
@@ -15,7 +15,9 @@ class TruthFileError(ValueError):
     """The truth file does not follow `wave_id,response_id,person_id`."""
 
 
-def _read_truth_rows(path: Path) -> list[tuple[str, str, str]]:
+def _read_truth_rows(path: Path) -> list[tuple[str, str, str | None]]:
+    """Rows of the truth file; an empty person_id (a row written by no person, such as the survey
+    team's test submissions) is kept as NULL, an empty wave_id or response_id is an error."""
     with path.open(newline="", encoding="utf-8-sig") as handle:
         reader = csv.reader(handle)
         header = [h.strip() for h in next(reader, [])]
@@ -23,11 +25,11 @@ def _read_truth_rows(path: Path) -> list[tuple[str, str, str]]:
             raise TruthFileError(f"{path}: header must start with {','.join(TRUTH_HEADER)}, found {header}")
         rows = []
         for number, row in enumerate(reader, start=1):
-            values = [v.strip() for v in row[:3]]
-            if len(values) < 3 or not all(values):
-                missing = TRUTH_HEADER[len(values)] if len(values) < 3 else TRUTH_HEADER[values.index("")]
-                raise TruthFileError(f"{path}: row {number}: column {missing} is empty")
-            rows.append((values[0], values[1], values[2]))
+            values = [v.strip() for v in row[:3]] + [""] * (3 - len(row[:3]))
+            for column, value in zip(TRUTH_HEADER[:2], values):
+                if not value:
+                    raise TruthFileError(f"{path}: row {number}: column {column} is empty")
+            rows.append((values[0], values[1], values[2] or None))
     return rows
 
 
@@ -40,7 +42,8 @@ def load_truth(con: duckdb.DuckDBPyConnection, truth_csv: str | Path | None) -> 
     rows = _read_truth_rows(Path(truth_csv)) if truth_csv and Path(truth_csv).exists() else []
     con.execute("BEGIN TRANSACTION")
     try:
-        con.execute("DELETE FROM linkage.truth_responses")
+        # Replaced whole (not emptied), so a table from an older column layout is renewed too.
+        con.execute(f"CREATE OR REPLACE TABLE linkage.truth_responses ({TRUTH_COLUMNS})")
         if rows:
             con.executemany("INSERT INTO linkage.truth_responses VALUES (?, ?, ?)", rows)
         con.execute("COMMIT")

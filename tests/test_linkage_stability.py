@@ -99,8 +99,10 @@ def test_truth_is_loaded_when_present_and_empty_otherwise(tmp_path):
     assert load_truth(con, None) == 0
     assert con.execute("SELECT count(*) FROM linkage.truth_responses").fetchone()[0] == 0
     path = tmp_path / "responses.csv"
-    path.write_text("wave_id,response_id,person_id\nw1_2022,1,T1\nw2_2023,R_a,T1\n", encoding="utf-8")
-    assert load_truth(con, path) == 2
+    path.write_text("wave_id,response_id,person_id\nw1_2022,1,T1\nw2_2023,R_a,T1\nw1_2022,0,\n", encoding="utf-8")
+    assert load_truth(con, path) == 3
+    # A row written by no person (a test submission) is kept, with person_id NULL.
+    assert con.execute("SELECT count(*) FROM linkage.truth_responses WHERE person_id IS NULL").fetchone()[0] == 1
     assert load_truth(con, tmp_path / "missing.csv") == 0
 
 

@@ -1,0 +1,69 @@
+"""Linkage benchmark: `python -m benchmarks.linkage_bench --scale N`.
+
+Builds a synthetic three-wave panel of N x 2,000 people in the staging shape (linkage.synthetic),
+runs `linkage.run.link_waves` on it in a scratch in-memory DuckDB, and prints records per second,
+peak memory and the pairwise quality against the known truth. Asserts nothing about time.
+"""
+from __future__ import annotations
+
+import argparse
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+
+from linkage.quality import overall_quality
+from linkage.run import link_waves
+from linkage.synthetic import build_population, write_staging
+
+PERSONS_PER_SCALE = 2000
+
+
+def _peak_rss_mib() -> float:
+    # ru_maxrss is KiB on Linux (bytes on macOS).
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+
+
+def run(scale: float, mess: float, seed: int) -> dict:
+    """Build, link and measure; returns the figures printed by `main`."""
+    population = build_population(int(PERSONS_PER_SCALE * scale), seed=seed, mess=mess)
+    con = duckdb.connect()
+    write_staging(con, population.responses, population.invitations)
+    with tempfile.TemporaryDirectory() as scratch:
+        truth = Path(scratch) / "responses.csv"
+        population.truth.to_csv(truth, index=False)
+        rss_before = _peak_rss_mib()
+        started = time.perf_counter()
+        link_waves(con, truth)
+        seconds = time.perf_counter() - started
+    records = len(population.responses)
+    return {"scale": scale, "mess": mess, "persons": population.truth.person_id.nunique(), "records": records,
+            "seconds": seconds, "records_per_second": records / seconds,
+            "peak_rss_before_mib": rss_before, "process_peak_rss_mib": _peak_rss_mib(),
+            **{k: overall_quality(con)[k] for k in ("precision", "recall", "f1")}}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=float, default=1.0, help=f"x {PERSONS_PER_SCALE} persons (default 1)")
+    parser.add_argument("--mess", type=float, default=1.0, help="multiplies every mess rate (default 1)")
+    parser.add_argument("--seed", type=int, default=20220601)
+    args = parser.parse_args(argv)
+    figures = run(args.scale, args.mess, args.seed)
+    print(f"linkage benchmark: scale {figures['scale']:g} ({figures['persons']} persons, "
+          f"{figures['records']} responses), mess {figures['mess']:g}")
+    print(f"  time               {figures['seconds']:.2f} s")
+    print(f"  records/second     {figures['records_per_second']:.0f}")
+    print(f"  peak memory        {figures['process_peak_rss_mib']:.0f} MiB process RSS "
+          f"(resource.getrusage; {figures['peak_rss_before_mib']:.0f} MiB before linking)")
+    print(f"  pairwise quality   precision {figures['precision']:.4f}  recall {figures['recall']:.4f}  "
+          f"F1 {figures['f1']:.4f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
