@@ -39,6 +39,11 @@ def max_quarantine_share() -> float:
 
 
 def _accounting(con: duckdb.DuckDBPyConnection, kind: str, key: str) -> pd.DataFrame:
+    """The partition's row_accounting rows (none when ingest never ran on this file)."""
+    exists = con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'audit' "
+                         "AND table_name = 'row_accounting'").fetchall()[0][0]
+    if not exists:
+        return pd.DataFrame(columns=["source_file", "layout", "rows_in", "rows_loaded", "rows_quarantined"])
     return con.execute(
         "SELECT source_file, layout, rows_in, rows_loaded, rows_quarantined FROM audit.row_accounting "
         "WHERE partition_key = ? AND source_file LIKE ? ORDER BY source_file", [key, SOURCE_PREFIX[kind]]).df()

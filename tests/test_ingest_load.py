@@ -253,3 +253,9 @@ def test_two_response_files_in_one_wave_are_refused(con, raw):
     write_w1_csv(raw / "survey/w3_2024/responses.csv", [w1_row(1)])
     with pytest.raises(UnreadableFileError, match=r"survey/w3_2024: expected exactly one responses"):
         ingest_survey_wave(con, raw, "w3_2024", HMAC_KEY)
+
+
+def test_checks_fail_clearly_before_any_ingest(con):
+    outcome = check_survey_partition(con, "w1_2022")
+    assert not outcome.passed and "no file of this partition" in outcome.description
+    assert not check_udi_partition(con, "2024-02-05").passed
