@@ -3,6 +3,8 @@ previous run, failure wording."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -104,3 +106,9 @@ def test_every_mart_of_the_contract_with_a_suite_is_registered():
     from validation.expectations.suites import REQUIRED_COLUMNS, SUITE_BUILDERS
 
     assert set(SUITE_BUILDERS) == set(REQUIRED_COLUMNS) == set(MART_NAMES)
+
+
+def test_importing_the_package_does_not_load_great_expectations():
+    """Dagster definitions import it at load time; GX is loaded only when a suite runs."""
+    code = "import sys, validation.expectations; assert 'great_expectations' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parent.parent)

@@ -41,6 +41,7 @@ class PreviousRun:
         self.close()
 
     def close(self) -> None:
+        """Release the read-only connection (the file may be replaced by the next publication)."""
         if self._con is not None:
             self._con.close()
             self._con = None
@@ -56,6 +57,7 @@ class PreviousRun:
         return None
 
     def query(self, sql: str) -> pd.DataFrame:
+        """Run a query against the previous published warehouse."""
         return self._connection().sql(sql).df()
 
     def _connection(self) -> duckdb.DuckDBPyConnection:
@@ -80,10 +82,12 @@ class SuiteInputs:
     notes: list[str] = field(default_factory=list)
 
     def read(self, sql: str) -> pd.DataFrame:
+        """Run a query against the build file."""
         return self.con.sql(sql).df()
 
 
 def table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    """Whether `marts.<table>` exists in the connected file."""
     # fetchall, not fetchone: DuckDB 2 refuses further work on a connection with an unfinished result.
     found = con.execute(
         "select count(*) from information_schema.tables where table_schema = 'marts' and table_name = ?", [table]

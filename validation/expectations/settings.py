@@ -39,8 +39,12 @@ class SuiteSettings:
     weight_mean_bounds: tuple[float, float] = (0.9, 1.1)
     min_implied_departures: float = -1000.0
     share_bounds: tuple[ShareBound, ...] = field(
-        # The 2022 survey found 25 % "return as soon as the war ends"; allow wide sampling noise.
-        default=(ShareBound("w1_2022", "coarse", "return_asap", 0.10, 0.45),)
+        # "Return as soon as the war ends": 25 % in 2022, 10 % in autumn 2024; wide margins for
+        # sampling noise, narrow enough to catch a broken mapping or base.
+        default=(
+            ShareBound("w1_2022", "coarse", "return_asap", 0.10, 0.45),
+            ShareBound("w3_2024", "coarse", "return_asap", 0.03, 0.25),
+        )
     )
 
     @classmethod

@@ -29,6 +29,7 @@ WAVE_NUMBER_SQL = "try_cast(regexp_extract({column}, '^w([0-9]+)_', 1) as intege
 
 
 def wave_number(column: str) -> str:
+    """SQL for the wave number N of a wave id column (`w<N>_<YYYY>`)."""
     return WAVE_NUMBER_SQL.format(column=column)
 
 
@@ -44,6 +45,8 @@ def previous_run_frame(
 
 
 def aspiration_by_wave(inputs: SuiteInputs) -> list[CheckFrame]:
+    """Vocabularies per scale, shares summing to 1 per (wave, scale), equal bases on both scales,
+    plausible calibration shares, respondents per wave against the previous run."""
     table = "aspiration_by_wave"
     tolerance = inputs.settings.share_sum_tolerance
     rows = inputs.read(
@@ -125,6 +128,7 @@ def share_bound_frame(inputs: SuiteInputs, rows: pd.DataFrame) -> list[CheckFram
 
 
 def aspiration_transitions(inputs: SuiteInputs) -> list[CheckFrame]:
+    """Vocabularies, wave order, and shares summing to 1 within (pair, subgroup, value, origin)."""
     table = "aspiration_transitions"
     keys = ("wave_from", "wave_to", "subgroup", "subgroup_value", "aspiration_from", "outcome_to")
     tolerance = inputs.settings.share_sum_tolerance
@@ -159,6 +163,7 @@ def aspiration_transitions(inputs: SuiteInputs) -> list[CheckFrame]:
 
 
 def attrition(inputs: SuiteInputs) -> list[CheckFrame]:
+    """Retention rate a proportion, and the outcomes adding up to the base."""
     table = "attrition"
     keys = ("wave_from", "wave_to", "subgroup", "subgroup_value")
     counts = ("n_base", "n_responded_norway", "n_responded_abroad", "n_not_observed")
@@ -185,6 +190,7 @@ def attrition(inputs: SuiteInputs) -> list[CheckFrame]:
 
 
 def panel_tracking(inputs: SuiteInputs) -> list[CheckFrame]:
+    """Statuses, positive weights averaging about 1 per wave, rows per wave against the previous run."""
     table = "panel_tracking"
     low, high = inputs.settings.weight_mean_bounds
     rows = inputs.read(
@@ -222,6 +228,8 @@ def panel_tracking(inputs: SuiteInputs) -> list[CheckFrame]:
 
 
 def udi_monthly(inputs: SuiteInputs) -> list[CheckFrame]:
+    """Non-negative counts, cumulative grants never falling, implied departures consistent and
+    not clearly negative, number of months against the previous run."""
     table = "udi_monthly"
     measures = ("applications", "granted", "granted_cumulative", "valid_stock", "implied_departures_cumulative")
     rows = inputs.read(
@@ -250,6 +258,7 @@ def udi_monthly(inputs: SuiteInputs) -> list[CheckFrame]:
 
 
 def exit_reasons(inputs: SuiteInputs) -> list[CheckFrame]:
+    """No reason selected by more people than were asked."""
     table = "exit_reasons"
     rows = inputs.read(
         """select wave_id, reason_code::varchar as reason_code, reason_label, asked_of,
