@@ -9,10 +9,15 @@ WITH predicted AS (
            b.response_id AS response_to, b.link_method AS method
     FROM linkage.response_persons a
     JOIN linkage.response_persons b ON a.person_id = b.person_id AND a.wave_number < b.wave_number
+), loaded_truth AS (
+    -- Only responses that were loaded can be linked; quarantined rows are accounted for by ingest.
+    SELECT t.wave_id, r.wave_number, t.response_id, t.person_id
+    FROM linkage.truth_responses t
+    JOIN linkage.response_persons r USING (wave_id, response_id)
 ), truth AS (
     SELECT a.wave_id AS wave_from, b.wave_id AS wave_to, a.response_id AS response_from, b.response_id AS response_to
-    FROM linkage.truth_responses a
-    JOIN linkage.truth_responses b ON a.person_id = b.person_id AND a.wave_id < b.wave_id
+    FROM loaded_truth a
+    JOIN loaded_truth b ON a.person_id = b.person_id AND a.wave_number < b.wave_number
 ), scored AS (
     SELECT p.*, t.response_to IS NOT NULL AS is_true
     FROM predicted p LEFT JOIN truth t USING (wave_from, wave_to, response_from, response_to)
