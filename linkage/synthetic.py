@@ -28,7 +28,8 @@ STAGING_RESPONSE_COLUMNS = {
     "row_number": "INTEGER", "response_id": "VARCHAR", "submitted_at": "TIMESTAMP", "is_complete": "BOOLEAN",
     "gender": "VARCHAR", "birth_year": "INTEGER", "oblast_iso": "VARCHAR", "arrival_month": "DATE",
     "kommune_code_2024": "VARCHAR", "children_in_norway": "INTEGER", "language": "VARCHAR",
-    "partner_location": "VARCHAR", "country_now": "VARCHAR",
+    "partner_location": "VARCHAR", "country_now": "VARCHAR", "macro_region": "VARCHAR", "left_month": "DATE",
+    "aspiration": "VARCHAR", "aspiration_coarse": "VARCHAR",
     "token": "VARCHAR", "email_hash": "VARCHAR", "email_bloom": "VARCHAR", "consent": "BOOLEAN",
 }
 STAGING_INVITATION_COLUMNS = {"wave_id": "VARCHAR", "token": "VARCHAR", "email_hash": "VARCHAR",
