@@ -49,12 +49,11 @@ def run_failures(instance: dg.DagsterInstance, run_id: str) -> list[Failure]:
 
 
 def _error_text(error) -> str:
-    """The innermost message of a serialised error chain: that is the one that names the real problem."""
-    messages = []
-    while error is not None:
-        messages.append(error.message.strip())
+    """The innermost message of a serialised error chain: Dagster's wrapper says only which op failed,
+    the cause names the real problem (file, row, column, check)."""
+    while error.cause is not None:
         error = error.cause
-    return " <- ".join(m.splitlines()[0] if len(m) > 400 else m for m in reversed(messages) if m)
+    return error.message.strip()
 
 
 def _metadata_text(metadata) -> str:

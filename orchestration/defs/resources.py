@@ -49,8 +49,14 @@ class BuildDatabase(dg.ConfigurableResource):
 
 
 def dbt_environment() -> None:
-    """Point dbt's profile at the build file (`PANEL_BUILD_DB`) of the current data root."""
+    """Point dbt's profile at the build file (`PANEL_BUILD_DB`) of the current data root.
+
+    Dagster may run one dbt op in several steps (around the Python assets between them). dbt's default
+    `eager` test selection would then run a test between two models as soon as one of them is built,
+    before the other exists; `buildable` waits until every parent is built or upstream of the step.
+    """
     os.environ["PANEL_BUILD_DB"] = BuildDatabase().path()
+    os.environ["DBT_INDIRECT_SELECTION"] = "buildable"
 
 
 def dbt_target_dir() -> str:

@@ -5,13 +5,13 @@ them: `tag:harmonise` (seeds + staging) before linkage, `tag:analysis` (intermed
 after it. `dbt build` runs each model's tests right after it, so an error-severity test stops
 everything downstream.
 """
-from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
+from dagster import AssetExecutionContext
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
 from orchestration.defs.dbt_project import dbt_project, ensure_manifest
@@ -35,10 +35,14 @@ class PanelDbtTranslator(DagsterDbtTranslator):
     """Maps dbt nodes onto the panel's asset graph."""
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
-        """Models and seeds keep dbt's `[schema, name]`; a source becomes the Python asset that writes it."""
+        """A model or seed is `[schema, relation]` as analysts query it (`marts/exit_reasons`, `release/attrition`);
+        a source becomes the Python asset that writes it."""
         key = super().get_asset_key(dbt_resource_props)
-        if dbt_resource_props["resource_type"] != "source" or _has_meta_key(dbt_resource_props):
+        if _has_meta_key(dbt_resource_props):
             return key
+        if dbt_resource_props["resource_type"] != "source":
+            relation = dbt_resource_props.get("alias") or dbt_resource_props["name"]
+            return dg.AssetKey([dbt_resource_props["schema"], relation])
         schema = dbt_resource_props.get("schema") or dbt_resource_props["source_name"]
         for (writer_schema, prefix), asset_name in SOURCE_WRITERS.items():
             if schema == writer_schema and dbt_resource_props["name"].startswith(prefix):
@@ -66,7 +70,7 @@ translator = PanelDbtTranslator(
 MANIFEST = ensure_manifest()
 
 
-def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, stage: str):
+def _build(context: AssetExecutionContext, dbt: DbtCliResource, stage: str):
     """`dbt build` of the selected nodes against the build file; events become materialisations and checks."""
     dbt_environment()
     target = Path(dbt_target_dir()) / stage
@@ -81,7 +85,7 @@ def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, stage: str):
     dagster_dbt_translator=translator,
     pool=POOL,
 )
-def dbt_harmonise(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+def dbt_harmonise(context: AssetExecutionContext, dbt: DbtCliResource):
     """Reference and codebook seeds, then staging views harmonising every wave and UDI snapshot."""
     yield from _build(context, dbt, "harmonise")
 
@@ -94,7 +98,7 @@ def dbt_harmonise(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     dagster_dbt_translator=translator,
     pool=POOL,
 )
-def dbt_analysis(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+def dbt_analysis(context: AssetExecutionContext, dbt: DbtCliResource):
     """Intermediate tables, contract marts and suppressed release tables."""
     yield from _build(context, dbt, "analysis")
 

@@ -4,20 +4,16 @@ Each materialisation records per-file row counts and checksums; a blocking check
 loaded partition (pandera schema, rows add up, quarantined share within tolerance), so a bad
 partition stops everything downstream.
 """
-from __future__ import annotations
 
 from collections.abc import Sequence
 
 import dagster as dg
+from dagster import AssetExecutionContext
 
 from orchestration.defs.partitions import survey_wave_partitions, udi_snapshot_partitions
 from orchestration.defs.resources import BuildDatabase
 from panel_ingest import paths
-from panel_ingest.checks import check_survey_partition, check_udi_partition
-from panel_ingest.raw_tables import ensure_raw_tables
 from panel_ingest.secrets import load_hmac_key
-from panel_ingest.survey import ingest_survey_wave
-from panel_ingest.udi import ingest_udi_snapshot
 
 POOL = "duckdb_build"
 INGEST_GROUP = "ingest"
@@ -66,8 +62,12 @@ def check_result(check_name: str, outcome) -> dg.AssetCheckResult:
     check_specs=[dg.AssetCheckSpec(SURVEY_CHECK, asset="survey_wave", blocking=True,
                                    description="Loaded rows re-validate; rows add up; quarantine within tolerance.")],
 )
-def survey_wave(context: dg.AssetExecutionContext, build_db: BuildDatabase) -> dg.MaterializeResult:
+def survey_wave(context: AssetExecutionContext, build_db: BuildDatabase) -> dg.MaterializeResult:
     """One survey wave folder `raw/survey/w<N>_<YYYY>/`: responses (+ invitations) into `raw`, bad rows into `audit.quarantine`."""
+    from panel_ingest.checks import check_survey_partition  # heavy imports (pandas, pandera) only at run time
+    from panel_ingest.raw_tables import ensure_raw_tables
+    from panel_ingest.survey import ingest_survey_wave
+
     wave_id = context.partition_key
     hmac_key = load_hmac_key(paths.data_dir())
     with build_db.connect() as con:
@@ -85,8 +85,12 @@ def survey_wave(context: dg.AssetExecutionContext, build_db: BuildDatabase) -> d
     check_specs=[dg.AssetCheckSpec(UDI_CHECK, asset="udi_snapshot", blocking=True,
                                    description="Loaded rows re-validate; rows add up; quarantine within tolerance.")],
 )
-def udi_snapshot(context: dg.AssetExecutionContext, build_db: BuildDatabase) -> dg.MaterializeResult:
+def udi_snapshot(context: AssetExecutionContext, build_db: BuildDatabase) -> dg.MaterializeResult:
     """One UDI retrieval folder `raw/udi/<YYYY-MM-DD>/`: applications, decisions and valid permits into `raw`."""
+    from panel_ingest.checks import check_udi_partition  # heavy imports only at run time
+    from panel_ingest.raw_tables import ensure_raw_tables
+    from panel_ingest.udi import ingest_udi_snapshot
+
     snapshot_date = context.partition_key
     with build_db.connect() as con:
         ensure_raw_tables(con)

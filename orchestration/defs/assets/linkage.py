@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import dagster as dg
 
-from linkage.run import link_waves
 from orchestration.defs.resources import BuildDatabase
 from panel_ingest import paths
 
@@ -42,6 +41,8 @@ def truth_file():
 )
 def person_links(build_db: BuildDatabase):
     """Link every wave; `link_waves` also (re)loads the truth table, so both assets come from one op."""
+    from linkage.run import link_waves  # Splink is slow to import: load it only when linking
+
     source = truth_file()
     with build_db.connect() as con:
         summary = link_waves(con, truth_csv=source if source.exists() else None)

@@ -1,14 +1,15 @@
 """Quality gates over the marts: Great Expectations suites (blocking) and UDI freshness (warning)."""
-from __future__ import annotations
 
 import os
 from datetime import date
 
 import dagster as dg
+from dagster import AssetCheckExecutionContext
 
 from orchestration.defs.assets.dbt import mart_keys
 from orchestration.defs.resources import BuildDatabase
 from panel_ingest import paths
+from validation.expectations import MART_NAMES
 
 GX_CHECK = "great_expectations"
 FRESHNESS_CHECK = "udi_freshness"
@@ -20,10 +21,8 @@ TODAY_ENV = "PANEL_TODAY"
 
 def gx_marts() -> list[dg.AssetKey]:
     """The `marts` tables that have a Great Expectations suite."""
-    from validation.expectations.suites import SUITE_MARTS
-
     present = {key.path[-1]: key for key in mart_keys() if key.path[0] == "marts"}
-    return [present[name] for name in SUITE_MARTS if name in present]
+    return [present[name] for name in MART_NAMES if name in present]
 
 
 @dg.multi_asset_check(
@@ -35,15 +34,20 @@ def gx_marts() -> list[dg.AssetKey]:
     can_subset=True,
     pool="duckdb_build",
 )
-def great_expectations_suites(context: dg.AssetCheckExecutionContext, build_db: BuildDatabase):
+def great_expectations_suites(context: AssetCheckExecutionContext, build_db: BuildDatabase):
     """Run the mart suites on the build file and render Data Docs into `$PANEL_DATA_DIR/data_docs/`."""
-    from validation.expectations import run_mart_suites
+    from validation.expectations import run_mart_suites, run_suite
 
     previous = paths.published_db_path()
+    previous = previous if previous.exists() else None
     docs_dir = paths.data_docs_dir()
+    selected = sorted({key.asset_key.path[-1] for key in context.selected_asset_check_keys})
     with build_db.connect() as con:
-        outcomes = {outcome.mart.split(".")[-1]: outcome for outcome in
-                    run_mart_suites(con, docs_dir, previous_db=previous if previous.exists() else None)}
+        if set(selected) >= set(MART_NAMES):
+            results = run_mart_suites(con, docs_dir, previous_db=previous)
+        else:
+            results = [run_suite(name, con, docs_dir, previous_db=previous) for name in selected]
+    outcomes = {outcome.mart.split(".")[-1]: outcome for outcome in results}
     for check_key in context.selected_asset_check_keys:
         mart = check_key.asset_key.path[-1]
         outcome = outcomes.get(mart)

@@ -5,15 +5,16 @@ import dagster as dg
 
 from orchestration.defs.assets.linkage import _jsonable
 from orchestration.defs.resources import BuildDatabase
-from survey_weights import compute_weights
 
 POOL = "duckdb_build"
 
 
 @dg.asset(
+    # What compute_weights reads. int_responses_linked is a dbt model of the analysis op, downstream of
+    # person_links: Dagster runs the analysis op in two steps around this asset (it is subsettable).
     deps=[
-        "person_links",
-        dg.AssetKey(["staging", "stg_survey__responses"]),
+        dg.AssetKey(["intermediate", "int_responses_linked"]),
+        dg.AssetKey(["reference", "survey_waves"]),
         dg.AssetKey(["staging", "stg_udi__valid_permits"]),
     ],
     group_name="weights",
@@ -23,6 +24,8 @@ POOL = "duckdb_build"
 )
 def survey_weights(build_db: BuildDatabase) -> dg.MaterializeResult:
     """`weights.cross_sectional`, `weights.longitudinal` and `weights.raking_margins`."""
+    from survey_weights import compute_weights  # statsmodels is slow to import: load it only when weighting
+
     with build_db.connect() as con:
         summary = compute_weights(con)
     return dg.MaterializeResult(metadata={"weights": dg.MetadataValue.json(_jsonable(summary))})
