@@ -10,27 +10,35 @@ from linkage.run import link_waves
 from linkage.synthetic import build_population, write_staging
 
 
-def linked_population(tmp_path, mess: float):
-    population = build_population(600, seed=5, mess=mess)
-    truth = tmp_path / "responses.csv"
-    population.truth.to_csv(truth, index=False)
-    con = duckdb.connect()
-    write_staging(con, population.responses, population.invitations)
-    link_waves(con, truth)
-    return con
+@pytest.fixture(scope="module")
+def linked(tmp_path_factory):
+    """Linked panels by mess factor, each built once for the module."""
+    cache = {}
+
+    def at(mess: float):
+        if mess not in cache:
+            population = build_population(600, seed=5, mess=mess)
+            truth = tmp_path_factory.mktemp("truth") / "responses.csv"
+            population.truth.to_csv(truth, index=False)
+            con = duckdb.connect()
+            write_staging(con, population.responses, population.invitations)
+            link_waves(con, truth)
+            cache[mess] = con
+        return cache[mess]
+    return at
 
 
 @pytest.mark.parametrize("mess", [1.0, 2.0])
-def test_pairwise_precision_and_recall_meet_the_targets(tmp_path, mess):
-    con = linked_population(tmp_path, mess)
+def test_pairwise_precision_and_recall_meet_the_targets(linked, mess):
+    con = linked(mess)
     quality = overall_quality(con)
     assert quality["true_pairs"] > 500
     assert quality["precision"] >= 0.995, quality
     assert quality["recall"] >= 0.97, quality
 
 
-def test_one_response_of_record_per_person_and_wave(tmp_path):
-    con = linked_population(tmp_path, 2.0)
+def test_one_response_of_record_per_person_and_wave(linked):
+    con = linked(2.0)
     worst = con.execute("""SELECT max(n) FROM (SELECT count(*) AS n FROM linkage.response_persons
                            WHERE is_response_of_record GROUP BY person_id, wave_id)""").fetchone()[0]
     assert worst == 1
