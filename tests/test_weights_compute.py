@@ -8,6 +8,8 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from survey_weights import compute_weights
 from survey_weights.cross_sectional import age_band, nearest_snapshot
@@ -201,3 +203,27 @@ def test_age_bands_and_nearest_snapshot():
     snapshots = [dt.date(2022, 5, 5), dt.date(2022, 6, 5), dt.date(2022, 7, 5), dt.date(2022, 8, 5)]
     assert nearest_snapshot(snapshots, dt.date(2022, 6, 1), dt.date(2022, 7, 15)) == dt.date(2022, 7, 5)
     assert nearest_snapshot(snapshots[:1], dt.date(2022, 6, 1), dt.date(2022, 7, 15)) == dt.date(2022, 5, 5)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    sizes=st.lists(st.integers(min_value=2, max_value=5), min_size=1, max_size=3),
+    n=st.integers(min_value=30, max_value=200),
+    seed=st.integers(min_value=0, max_value=10_000),
+)
+def test_rake_meets_any_reachable_margins(sizes, n, seed):
+    """Every combination of categories occupied and every target positive: raking reaches all margins."""
+    rng = np.random.default_rng(seed)
+    random_rows = pd.DataFrame({f"m{i}": rng.integers(0, k, n) for i, k in enumerate(sizes)})
+    every_cell = pd.MultiIndex.from_product([range(k) for k in sizes], names=list(random_rows.columns)).to_frame(index=False)
+    sample = pd.concat([random_rows, every_cell], ignore_index=True)
+    targets = {}
+    for i, k in enumerate(sizes):
+        raw = rng.uniform(0.2, 1.0, k)
+        targets[f"m{i}"] = pd.Series(raw / raw.sum(), index=range(k))
+    result = rake(sample, targets, max_iterations=5000, tolerance=1e-9)
+    assert result.weights.mean() == pytest.approx(1.0)
+    assert (result.weights > 0).all()
+    for column, shares in targets.items():
+        achieved = pd.Series(result.weights).groupby(sample[column]).sum() / result.weights.sum()
+        assert np.allclose(achieved.reindex(shares.index).to_numpy(), shares.to_numpy(), atol=0.005)
