@@ -1,0 +1,123 @@
+"""The Dagster definitions load, with the graph, pools, checks, automation and CLI validation the issue asks for."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+
+from orchestration.definitions import defs
+from orchestration.defs.assets.quality import udi_age_days, udi_freshness
+from orchestration.defs.resources import BuildDatabase
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+WRITERS = ["survey_wave", "udi_snapshot", "person_links", "linkage_truth", "survey_weights", "published_warehouse"]
+
+
+@pytest.fixture(scope="module")
+def graph():
+    dg.Definitions.validate_loadable(defs)
+    return defs.resolve_asset_graph()
+
+
+def ancestors(graph, key: dg.AssetKey) -> set[dg.AssetKey]:
+    seen, todo = set(), [key]
+    while todo:
+        for parent in graph.get(todo.pop()).parent_keys:
+            if parent not in seen:
+                seen.add(parent)
+                todo.append(parent)
+    return seen
+
+
+def test_the_graph_runs_from_ingest_through_dbt_and_linkage_to_publication(graph):
+    keys = {k.to_user_string() for k in graph.materializable_asset_keys}
+    assert {"survey_wave", "udi_snapshot", "person_links", "linkage_truth", "survey_weights", "published_warehouse",
+            "staging/stg_survey__responses", "marts/persons", "marts/udi_monthly", "release/attrition"} <= keys
+    assert dg.AssetKey("survey_wave") in graph.get(dg.AssetKey(["staging", "stg_survey__responses"])).parent_keys
+    assert dg.AssetKey("udi_snapshot") in graph.get(dg.AssetKey(["staging", "stg_udi__valid_permits"])).parent_keys
+    assert dg.AssetKey(["staging", "stg_survey__responses"]) in ancestors(graph, dg.AssetKey("person_links"))
+    assert {dg.AssetKey("person_links"), dg.AssetKey(["staging", "stg_udi__valid_permits"])} <= ancestors(
+        graph, dg.AssetKey("survey_weights"))
+    assert dg.AssetKey("survey_weights") in ancestors(graph, dg.AssetKey(["marts", "panel_tracking"]))
+    assert dg.AssetKey("linkage_truth") in ancestors(graph, dg.AssetKey(["marts", "linkage_quality"]))
+    publish_parents = graph.get(dg.AssetKey("published_warehouse")).parent_keys
+    assert {k for k in graph.materializable_asset_keys if k.path[0] in ("marts", "release")} == set(publish_parents)
+
+
+def test_ingest_assets_are_partitioned_by_the_dynamic_folders(graph):
+    assert graph.get(dg.AssetKey("survey_wave")).partitions_def.name == "survey_wave"
+    assert graph.get(dg.AssetKey("udi_snapshot")).partitions_def.name == "udi_snapshot"
+
+
+def test_every_writer_of_the_build_file_is_in_the_duckdb_pool(graph):
+    for name in WRITERS:
+        assert graph.get(dg.AssetKey(name)).pools == {"duckdb_build"}, name
+    dbt_models = [k for k in graph.materializable_asset_keys if k.path[0] in ("staging", "marts", "reference")]
+    assert dbt_models and all(graph.get(k).pools == {"duckdb_build"} for k in dbt_models)
+
+
+def test_dbt_tests_are_blocking_asset_checks_and_gx_suites_too(graph):
+    checks = [graph.get_check_spec(k) for k in graph.asset_check_keys]
+    dbt_checks = [c for c in checks if c.asset_key.path[0] in ("staging", "marts", "release", "intermediate")
+                  and c.name not in ("great_expectations", "udi_freshness")]
+    assert len(dbt_checks) >= 20 and all(c.blocking for c in dbt_checks)
+    gx = {c.asset_key.path[-1] for c in checks if c.name == "great_expectations"}
+    assert gx == {"aspiration_by_wave", "aspiration_transitions", "attrition", "panel_tracking", "udi_monthly",
+                  "exit_reasons"}
+    assert all(c.blocking for c in checks if c.name == "great_expectations")
+    ingest = {(c.asset_key.path[-1], c.name, c.blocking) for c in checks if c.asset_key.path[-1] in ("survey_wave", "udi_snapshot")}
+    assert ingest == {("survey_wave", "survey_partition_valid", True), ("udi_snapshot", "udi_partition_valid", True)}
+
+
+def test_downstream_assets_are_brought_up_to_date_by_declarative_automation(graph):
+    downstream = [k for k in graph.materializable_asset_keys if k.path[-1] not in ("survey_wave", "udi_snapshot")]
+    missing = [k.to_user_string() for k in downstream if graph.get(k).automation_condition is None]
+    assert missing == []
+    sensors = {s.name: s for s in defs.sensors}
+    assert isinstance(sensors["panel_automation"], dg.AutomationConditionSensorDefinition)
+    assert {"raw_folder_sensor", "run_failure_alert"} <= set(sensors)
+    assert [s.name for s in defs.schedules] == ["monthly_udi_refresh"]
+
+
+def test_dagster_yaml_is_valid_for_this_dagster_and_sets_retries_pool_and_telemetry(tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "dagster.yaml").write_bytes((PROJECT_ROOT / "orchestration" / "dagster.yaml").read_bytes())
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        assert instance.run_retries_enabled and instance.run_retries_max_retries >= 1
+        assert instance.get_concurrency_config().pool_config.default_pool_limit == 1
+        assert instance.telemetry_enabled is False
+
+
+@pytest.mark.parametrize("command", [["dg", "check", "defs"], ["dagster", "definitions", "validate", "-m", "orchestration.definitions"]])
+def test_the_definitions_validate_from_the_command_line(command, tmp_path):
+    executable = str(Path(sys.executable).parent / command[0])
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path)}
+    result = subprocess.run([executable, *command[1:]], cwd=PROJECT_ROOT, capture_output=True, text=True, env=env,
+                            timeout=600)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+
+
+def test_udi_age_counts_days_since_the_newest_snapshot():
+    assert udi_age_days(date(2025, 10, 5), date(2025, 11, 14)) == 40
+    assert udi_age_days(date(2025, 10, 5), date(2025, 11, 15)) == 41
+
+
+@pytest.mark.parametrize(("today", "passed"), [("2025-11-14", True), ("2025-11-15", False)])
+def test_udi_freshness_check_warns_after_forty_days(tmp_path, monkeypatch, today, passed):
+    monkeypatch.setenv("PANEL_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("PANEL_TODAY", today)
+    con = duckdb.connect(BuildDatabase().path())
+    con.execute("create schema marts")
+    con.execute("create table marts.udi_monthly as select date '2025-09-01' as month, date '2025-10-05' as vintage_date")
+    con.close()
+    result = udi_freshness(build_db=BuildDatabase())
+    assert result.passed is passed
+    assert result.severity == dg.AssetCheckSeverity.WARN
+    assert "2025-10-05" in result.description
