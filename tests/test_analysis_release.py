@@ -246,3 +246,21 @@ def test_checker_finds_a_share_left_next_to_a_suppressed_count():
 def test_checker_threshold_is_a_parameter(min_cell):
     problems = release_problems(_release_db(_safe_tables()), min_cell=min_cell)
     assert any("published n_asked below 22" in p for p in problems) == (min_cell == 22)
+
+
+# --- the demo warehouse (built once per session by tests/conftest.py) ---------------------------
+
+
+@pytest.mark.end_to_end
+def test_demo_warehouse_release_is_safe_and_complete(demo_warehouse):
+    con = duckdb.connect(str(demo_warehouse / "warehouse.duckdb"), read_only=True)
+    try:
+        assert_release_is_safe(con)
+        for name in RELEASE_TABLES:
+            (released,) = con.execute(f"select count(*) from release.{name}").fetchone()
+            (in_mart,) = con.execute(f"select count(*) from marts.{name}").fetchone()
+            assert released == in_mart > 0, name
+        (published,) = con.execute("select count(n_persons) from release.aspiration_transitions").fetchone()
+        assert published > 0  # suppression leaves something to publish
+    finally:
+        con.close()
