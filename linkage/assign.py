@@ -1,10 +1,11 @@
 """Link one wave's responses to the persons that already exist, and turn the links into person ids.
 
 Order of strength: invitation token (-> the address it was sent to -> the person who gave it), equal
-e-mail hash, then the Splink model. Exact links are only taken when gender and birth year agree, so a
-family address shared by two people never merges them. A person gets at most one response of record
-per wave: a second response claiming the same person is a same-wave duplicate when it is compatible
-with the first, otherwise it tries its next candidate or becomes a new person.
+e-mail hash, then the Splink model, whose Bayes factors become probabilities in `match_posteriors`.
+Exact links are only taken when gender and birth year agree, so a family address shared by two people
+never merges them. A person gets at most one response of record per wave: a second exact claim on the
+same person is a same-wave duplicate when it agrees with the first; any other second claim tries its
+next candidate or becomes a new person. See linkage/README.md.
 """
 from __future__ import annotations
 
