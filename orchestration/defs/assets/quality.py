@@ -36,17 +36,14 @@ def gx_marts() -> list[dg.AssetKey]:
 )
 def great_expectations_suites(context: AssetCheckExecutionContext, build_db: BuildDatabase):
     """Run the mart suites on the build file and render Data Docs into `$PANEL_DATA_DIR/data_docs/`."""
-    from validation.expectations import run_mart_suites, run_suite
+    from validation.expectations import run_mart_suites  # Great Expectations loads only when checking
 
     previous = paths.published_db_path()
     previous = previous if previous.exists() else None
     docs_dir = paths.data_docs_dir()
     selected = sorted({key.asset_key.path[-1] for key in context.selected_asset_check_keys})
     with build_db.connect() as con:
-        if set(selected) >= set(MART_NAMES):
-            results = run_mart_suites(con, docs_dir, previous_db=previous)
-        else:
-            results = [run_suite(name, con, docs_dir, previous_db=previous) for name in selected]
+        results = run_mart_suites(con, docs_dir, previous_db=previous, marts=selected)
     outcomes = {outcome.mart.split(".")[-1]: outcome for outcome in results}
     for check_key in context.selected_asset_check_keys:
         mart = check_key.asset_key.path[-1]
