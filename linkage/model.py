@@ -116,11 +116,13 @@ def _load_side(con: duckdb.DuckDBPyConnection, name: str, frame: pd.DataFrame, i
     con.register(f"{name}_frame", frame)
     con.execute(f"""
         CREATE OR REPLACE TABLE {name} AS
-        SELECT {id_column}::VARCHAR AS unique_id, gender, birth_year::INTEGER AS birth_year, oblast_iso,
-               year(arrival_month) * 12 + month(arrival_month) AS arrival_index,
-               kommune_code_2024, children_in_norway::INTEGER AS children_in_norway,
-               language, partner_location, email_hash,
-               email_bloom::BIT AS email_bloom, bit_count(email_bloom::BIT) AS bloom_ones
+        SELECT {id_column}::VARCHAR AS unique_id, gender::VARCHAR AS gender,
+               birth_year::INTEGER AS birth_year, oblast_iso::VARCHAR AS oblast_iso,
+               year(arrival_month::DATE) * 12 + month(arrival_month::DATE) AS arrival_index,
+               kommune_code_2024::VARCHAR AS kommune_code_2024,
+               children_in_norway::INTEGER AS children_in_norway, language::VARCHAR AS language,
+               partner_location::VARCHAR AS partner_location, email_hash::VARCHAR AS email_hash,
+               email_bloom::VARCHAR::BIT AS email_bloom, bit_count(email_bloom::VARCHAR::BIT) AS bloom_ones
         FROM {name}_frame
     """)
     con.unregister(f"{name}_frame")
