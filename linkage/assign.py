@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from linkage.encoding import dice_similarity
-from linkage.model import score_pairs
+from linkage.model import TYPO_DICE, score_pairs
 from linkage.rules import attributes_compatible, person_id_for, record_sort_key, same_submitter
 
 # Posterior probability (match_posteriors) a model link needs.
@@ -111,7 +111,6 @@ def group_submissions(responses: list[dict]) -> list[Entity]:
 
 
 BLOCK_ATTRIBUTES = ("gender", "birth_year", "oblast_iso", "arrival_month")
-TYPO_DICE = 0.85
 # Repeats are submitted within days of each other; a field period lasts six weeks or more.
 MAX_REPEAT_GAP = pd.Timedelta(days=3)
 

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 import duckdb
 import pandas as pd
 
-from linkage.encoding import email_bloom, email_hash
+from panel_ingest.pseudonymise import email_bloom, email_hash
 
 KEY = b"synthetic-linkage-key"
 WAVES = (("w1_2022", 1, datetime(2022, 6, 1)), ("w2_2023", 2, datetime(2023, 5, 2)), ("w3_2024", 3, datetime(2024, 9, 16)))
@@ -90,7 +90,7 @@ class _Builder:
         if typed is None:
             return None, None
         if typed not in self.encoded:
-            self.encoded[typed] = (email_hash(KEY, typed), email_bloom(KEY, typed))
+            self.encoded[typed] = (email_hash(typed, KEY), email_bloom(typed, KEY))
         return self.encoded[typed]
 
     def person(self, number: int) -> dict:

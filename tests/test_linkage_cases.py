@@ -7,7 +7,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from linkage.encoding import email_bloom, email_hash
+from panel_ingest.pseudonymise import email_bloom, email_hash
 from linkage.run import link_waves
 from linkage.synthetic import write_staging
 
@@ -31,13 +31,13 @@ def response(wave_id, response_id, person, *, email=None, token=None, submitted=
     day = {"w1_2022": "2022", "w2_2023": "2023", "w3_2024": "2024"}[wave_id]
     return {"wave_id": wave_id, "wave_number": WAVE_NUMBER[wave_id], "response_id": response_id,
             "submitted_at": datetime.fromisoformat(day + submitted[4:]), "is_complete": complete,
-            "token": token, "email_hash": email_hash(KEY, email), "email_bloom": email_bloom(KEY, email),
+            "token": token, "email_hash": email_hash(email, KEY), "email_bloom": email_bloom(email, KEY),
             **person}
 
 
 def invitation(wave_id, token, email, source_wave="w1_2022"):
-    return {"wave_id": wave_id, "token": token, "email_hash": email_hash(KEY, email),
-            "email_bloom": email_bloom(KEY, email), "invited_at": datetime(2023, 5, 2), "source_wave": source_wave}
+    return {"wave_id": wave_id, "token": token, "email_hash": email_hash(email, KEY),
+            "email_bloom": email_bloom(email, KEY), "invited_at": datetime(2023, 5, 2), "source_wave": source_wave}
 
 
 def background_w1():
