@@ -27,7 +27,7 @@ def published(demo_warehouse):
 
 
 def run_example(con, name: str):
-    return con.sql(readme_examples()[name]).fetchall()
+    return con.execute(readme_examples()[name]).fetchall()
 
 
 @pytest.mark.end_to_end

@@ -54,14 +54,14 @@ def test_the_raw_files_do_contain_addresses(demo_warehouse):
 
 def test_no_email_address_in_clear_in_any_warehouse_column(demo_warehouse, published):
     addresses = raw_email_addresses(Path(demo_warehouse) / "raw")
-    text_columns = published.sql(
+    text_columns = published.execute(
         "select schema_name, table_name, column_name from duckdb_columns() "
         "where data_type = 'VARCHAR' and database_name = current_database()"
     ).fetchall()
     assert text_columns
     hits = []
     for schema, table, column in text_columns:
-        values = published.sql(f'select distinct "{column}" from "{schema}"."{table}" where "{column}" like \'%@%\'').fetchall()
+        values = published.execute(f'select distinct "{column}" from "{schema}"."{table}" where "{column}" like \'%@%\'').fetchall()
         hits += [(schema, table, column) for (value,) in values if any(a in value.lower() for a in addresses)]
     assert hits == []
 
@@ -85,37 +85,37 @@ def test_no_email_address_in_dagster_storage(demo_warehouse):
 def test_every_raw_file_is_accounted_for(demo_warehouse, published):
     raw = Path(demo_warehouse) / "raw"
     delivered = {str(p.relative_to(raw)) for p in raw.rglob("*.*") if "_truth" not in p.parts}
-    accounting = published.sql("select source_file, rows_in, rows_loaded, rows_quarantined from audit.row_accounting").fetchall()
+    accounting = published.execute("select source_file, rows_in, rows_loaded, rows_quarantined from audit.row_accounting").fetchall()
     assert {row[0] for row in accounting} == delivered
     for source_file, rows_in, loaded, quarantined in accounting:
         assert rows_in == loaded + quarantined, source_file
 
 
 def test_quarantine_rows_name_file_row_column_and_reason(published):
-    rows = published.sql("select source_file, row_number, column_name, reason from audit.quarantine").fetchall()
+    rows = published.execute("select source_file, row_number, column_name, reason from audit.quarantine").fetchall()
     assert rows, "the default data carries mess that must be quarantined"
     assert all(source and number >= 1 and column and reason for source, number, column, reason in rows)
-    per_file = dict(published.sql("select source_file, rows_quarantined from audit.row_accounting").fetchall())
-    quarantined_rows = published.sql("select source_file, count(distinct row_number) from audit.quarantine group by 1").fetchall()
+    per_file = dict(published.execute("select source_file, rows_quarantined from audit.row_accounting").fetchall())
+    quarantined_rows = published.execute("select source_file, count(distinct row_number) from audit.quarantine group by 1").fetchall()
     for source_file, n in quarantined_rows:
         assert per_file[source_file] == n
 
 
 def test_calibration_figures_come_out_of_the_published_marts(published):
-    coarse_w1 = dict(published.sql(
+    coarse_w1 = dict(published.execute(
         "select aspiration, share from marts.aspiration_by_wave where wave_id = 'w1_2022' and scale = 'coarse'"
     ).fetchall())
     assert coarse_w1["return_asap"] == pytest.approx(0.25, abs=0.02)
     assert coarse_w1["undecided"] == pytest.approx(0.55, abs=0.02)
     assert coarse_w1["stay_norway"] == pytest.approx(0.20, abs=0.02)
-    (w3_return,) = published.sql(
+    (w3_return,) = published.execute(
         "select share from marts.aspiration_by_wave where wave_id = 'w3_2024' and scale = 'fine' and aspiration = 'return_asap'"
     ).fetchone()
     assert w3_return == pytest.approx(0.10, abs=0.02)
 
 
 def test_linkage_quality_meets_the_targets(published):
-    rows = published.sql(
+    rows = published.execute(
         "select sum(true_pairs), sum(predicted_pairs), "
         "sum(precision * predicted_pairs) / sum(predicted_pairs), sum(recall * true_pairs) / sum(true_pairs) "
         "from marts.linkage_quality where method = 'all'"
@@ -130,11 +130,11 @@ def mart_fingerprints(db_path: Path) -> dict[str, str]:
     """An order-independent content hash of every marts and release table."""
     con = duckdb.connect(str(db_path), read_only=True)
     try:
-        tables = con.sql(
+        tables = con.execute(
             "select schema_name, table_name from duckdb_tables() where schema_name in ('marts', 'release')"
         ).fetchall()
         return {
-            f"{schema}.{table}": str(con.sql(f'select count(*), sum(hash(t.*)) from "{schema}"."{table}" t').fetchone())
+            f"{schema}.{table}": str(con.execute(f'select count(*), sum(hash(t)) from "{schema}"."{table}" t').fetchone())
             for schema, table in tables
         }
     finally:
