@@ -29,7 +29,8 @@ def run_failures(instance: dg.DagsterInstance, run_id: str) -> list[Failure]:
     records = instance.get_records_for_run(
         run_id, of_type={DagsterEventType.ASSET_CHECK_EVALUATION, DagsterEventType.STEP_FAILURE}
     ).records
-    partition = (instance.get_run_by_id(run_id).tags or {}).get("dagster/partition") if instance.get_run_by_id(run_id) else None
+    run = instance.get_run_by_id(run_id)
+    partition = run.tags.get("dagster/partition") if run else None
     for record in records:
         event = record.event_log_entry.dagster_event
         if event is None:

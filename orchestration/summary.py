@@ -79,12 +79,14 @@ SECTIONS: list[tuple[str, Section]] = [
 
 def summarise(con: duckdb.DuckDBPyConnection) -> list[str]:
     """The summary lines; a section whose table is missing says so instead of failing."""
+    # A missing table must read as missing, not as a Python variable of the same name (replacement scan).
+    con.execute("SET python_enable_replacements = false")
     lines = []
     for title, section in SECTIONS:
         lines.append(title)
         try:
             lines += [f"  {line}" for line in section(con)]
-        except duckdb.CatalogException as error:
+        except duckdb.Error as error:
             lines.append(f"  (not available: {str(error).splitlines()[0]})")
     return lines
 
