@@ -72,8 +72,13 @@ def start_fresh_build(build: Path) -> None:
         leftover.unlink(missing_ok=True)
 
 
+# The console shows progress and problems; every event is still stored in the instance's event log.
+CONSOLE_LOGGING = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
+
+
 def _execute(job: dg.JobDefinition, instance: dg.DagsterInstance, result: RefreshResult, **kwargs) -> dg.ExecuteInProcessResult:
-    run = job.execute_in_process(instance=instance, raise_on_error=False, tags={"panel/trigger": "refresh"}, **kwargs)
+    run = job.execute_in_process(instance=instance, raise_on_error=False, tags={"panel/trigger": "refresh"},
+                                 run_config=CONSOLE_LOGGING, **kwargs)
     result.run_ids.append(run.run_id)
     result.failures += run_failures(instance, run.run_id)
     if not run.success and not result.failures:
