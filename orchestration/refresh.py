@@ -9,8 +9,12 @@ Exit status: 0 everything built, every blocking check passed and the warehouse w
 """
 from __future__ import annotations
 
+import fcntl
 import os
+import shutil
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,13 +48,34 @@ class RefreshResult:
         return self.published and not self.failures
 
 
+INSTANCE_CONFIG = Path(__file__).with_name("dagster.yaml")
+
+
 def refresh_instance() -> dg.DagsterInstance:
-    """The persistent instance in `$DAGSTER_HOME` when set (created if needed), else an ephemeral one."""
+    """The persistent instance in `$DAGSTER_HOME` when set (created with the project's dagster.yaml if
+    new), else an ephemeral one."""
     home = os.environ.get("DAGSTER_HOME", "").strip()
     if not home:
         return dg.DagsterInstance.ephemeral()
     Path(home).mkdir(parents=True, exist_ok=True)
+    if not (Path(home) / "dagster.yaml").exists():
+        shutil.copy(INSTANCE_CONFIG, Path(home) / "dagster.yaml")
     return dg.DagsterInstance.get()
+
+
+@contextmanager
+def exclusive_refresh(build: Path) -> Iterator[None]:
+    """One refresh per data root at a time: a second one would delete the build file under the first."""
+    build.parent.mkdir(parents=True, exist_ok=True)
+    with open(build.parent / ".refresh.lock", "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RefreshCannotStart(f"another refresh is running on {build.parent.parent}") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def register_partitions(instance: dg.DagsterInstance, raw: Path) -> tuple[list[str], list[str]]:
@@ -104,6 +129,12 @@ def refresh(instance: dg.DagsterInstance | None = None, log=print) -> RefreshRes
 
     instance = instance or refresh_instance()
     waves, snapshots = register_partitions(instance, paths.raw_dir())
+    with exclusive_refresh(paths.build_db_path()):
+        return _build_and_publish(defs, instance, waves, snapshots, log)
+
+
+def _build_and_publish(defs: dg.Definitions, instance: dg.DagsterInstance, waves: list[str], snapshots: list[str],
+                       log) -> RefreshResult:
     start_fresh_build(paths.build_db_path())
     result = RefreshResult()
     for job_name, keys in (("survey_wave_job", waves), ("udi_snapshot_job", snapshots)):
@@ -112,7 +143,7 @@ def refresh(instance: dg.DagsterInstance | None = None, log=print) -> RefreshRes
             run = _execute(job, instance, result, partition_key=key)
             log(f"{'ok    ' if run.success else 'FAILED'} {job_name} [{key}]")
     if result.failures:
-        log("not building downstream: an ingest partition failed its blocking check")
+        log("not building downstream: an ingest partition failed (its blocking check or its step)")
         return result
     run = _execute(defs.resolve_job_def("downstream_job"), instance, result)
     result.published = run.success and any(
@@ -127,7 +158,8 @@ def report(result: RefreshResult, out=print) -> int:
     for warning in result.warnings:
         out(f"warning: {warning}")
     if result.success:
-        out(f"published {paths.published_db_path()} (previous kept as {paths.previous_db_path().name})")
+        kept = f" (previous kept as {paths.previous_db_path().name})" if paths.previous_db_path().exists() else ""
+        out(f"published {paths.published_db_path()}{kept}")
         return EXIT_OK
     out(f"refresh FAILED; {paths.published_db_path()} was left untouched. What failed:")
     for failure in result.failures or [Failure("run", "downstream_job", None, "published_warehouse was not materialised")]:

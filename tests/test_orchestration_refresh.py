@@ -7,6 +7,9 @@ import sys
 from pathlib import Path
 
 import duckdb
+import pytest
+
+from orchestration.refresh import RefreshCannotStart, exclusive_refresh
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -48,3 +51,13 @@ def test_summary_names_what_is_missing_and_prints_the_rest(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "1 files, 10 rows in = 9 loaded + 1 quarantined" in result.stdout
     assert "not available" in result.stdout and "aspiration_by_wave" in result.stdout
+
+
+def test_a_second_refresh_on_the_same_data_root_is_refused_while_one_runs(tmp_path):
+    build = tmp_path / "build" / "warehouse.duckdb"
+    with exclusive_refresh(build):
+        with pytest.raises(RefreshCannotStart, match="another refresh is running"):
+            with exclusive_refresh(build):
+                pass
+    with exclusive_refresh(build):  # released afterwards
+        pass
