@@ -121,3 +121,18 @@ def test_udi_freshness_check_warns_after_forty_days(tmp_path, monkeypatch, today
     assert result.passed is passed
     assert result.severity == dg.AssetCheckSeverity.WARN
     assert "2025-10-05" in result.description
+
+
+def test_publication_waits_for_every_blocking_check_on_the_marts(graph):
+    job = defs.resolve_job_def("downstream_job")
+    upstream = {
+        output.output_def.name
+        for outputs in job.graph.dependency_structure.input_to_upstream_outputs_for_node("published_warehouse").values()
+        for output in outputs
+    }
+    blocking = [graph.get_check_spec(k) for k in graph.asset_check_keys
+                if k.asset_key.path[0] in ("marts", "release") and graph.get_check_spec(k).blocking]
+    assert any(c.name == "great_expectations" for c in blocking)
+    missing = [f"{c.asset_key.to_user_string()}:{c.name}" for c in blocking
+               if f"{c.asset_key.to_python_identifier()}_{c.name}" not in upstream]
+    assert missing == []
