@@ -1,8 +1,11 @@
 """Cross-wave record linkage, between dbt staging and the analysis models."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import dagster as dg
 
+from orchestration.defs.metadata import jsonable
 from orchestration.defs.resources import BuildDatabase
 from panel_ingest import paths
 
@@ -13,7 +16,7 @@ STAGING_INPUTS = [
 ]
 
 
-def truth_file():
+def truth_file() -> Path:
     """`raw/_truth/responses.csv`: synthetic data only, read here and nowhere else in the pipeline."""
     return paths.raw_dir() / "_truth" / "responses.csv"
 
@@ -46,7 +49,7 @@ def person_links(build_db: BuildDatabase):
     source = truth_file()
     with build_db.connect() as con:
         summary = link_waves(con, truth_csv=source if source.exists() else None)
-    summary = _jsonable(summary)
+    summary = jsonable(summary)
     yield dg.MaterializeResult(asset_key="person_links", metadata={
         "responses": summary.get("responses"), "persons": summary.get("persons"),
         "duplicates": summary.get("duplicates"), "linkage": dg.MetadataValue.json(summary),
@@ -55,15 +58,3 @@ def person_links(build_db: BuildDatabase):
         "truth_rows": summary.get("truth_rows", 0), "truth_file_present": source.exists(),
     })
 
-
-def _jsonable(value):
-    """Linkage summaries may hold dates or numpy numbers; metadata needs plain JSON."""
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    if hasattr(value, "item"):
-        return value.item()
-    return str(value)

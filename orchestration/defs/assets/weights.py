@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from orchestration.defs.assets.linkage import _jsonable
+from orchestration.defs.metadata import jsonable
 from orchestration.defs.resources import BuildDatabase
 
 POOL = "duckdb_build"
@@ -28,4 +28,4 @@ def survey_weights(build_db: BuildDatabase) -> dg.MaterializeResult:
 
     with build_db.connect() as con:
         summary = compute_weights(con)
-    return dg.MaterializeResult(metadata={"weights": dg.MetadataValue.json(_jsonable(summary))})
+    return dg.MaterializeResult(metadata={"weights": dg.MetadataValue.json(jsonable(summary))})
