@@ -16,6 +16,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 
 import dagster as dg
@@ -167,6 +168,23 @@ def report(result: RefreshResult, out=print) -> int:
     return EXIT_FAILED
 
 
+def alert_on_failure(result: RefreshResult) -> Path | None:
+    """A failed refresh leaves the same alert record as a failed daemon run (cron users see it too)."""
+    if result.success:
+        return None
+    from orchestration.defs.sensors import write_alert
+
+    failures = result.failures or [Failure("run", "downstream_job", None, "published_warehouse was not materialised")]
+    return write_alert({
+        "alert": "refresh_failed",
+        "run_id": result.run_ids[-1] if result.run_ids else "none",
+        "run_ids": result.run_ids,
+        "failed_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "failures": [failure.as_dict() for failure in failures],
+        "summary": "; ".join(failure.line() for failure in failures),
+    })
+
+
 def main() -> int:
     """CLI entry point (`make refresh`)."""
     try:
@@ -174,7 +192,11 @@ def main() -> int:
     except (MissingHmacKeyError, RefreshCannotStart) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_CANNOT_START
-    return report(result)
+    status = report(result)
+    alert = alert_on_failure(result)
+    if alert:
+        print(f"alert written to {alert}")
+    return status
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import json
 import re
 import subprocess
 import sys
@@ -176,6 +177,8 @@ def test_a_failing_blocking_check_leaves_the_published_file_byte_for_byte(demo_w
     assert (sha256(previous) if previous.exists() else None) == previous_hash
     assert "check udi_snapshot:udi_partition_valid [2026-01-05]" in result.stdout
     assert "left untouched" in result.stdout
+    [alert] = (data / "alerts").glob("*.json")
+    assert "udi_snapshot:udi_partition_valid [2026-01-05]" in json.loads(alert.read_text())["summary"]
     instance = instance_at(data)
     [failed_run] = [r for r in instance.get_runs(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.FAILURE]))
                     if r.tags.get("dagster/partition") == "2026-01-05"]
