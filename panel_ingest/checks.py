@@ -2,7 +2,7 @@
 
 Each check re-reads what was loaded, re-validates it against the layout's pandera schema, verifies that
 every file's rows add up (rows_in = rows_loaded + rows_quarantined, matching the raw and quarantine
-tables) and that the quarantined share of each file is within PANEL_MAX_QUARANTINE_SHARE (default 0.05).
+tables) and that the quarantined share of each file is within PANEL_MAX_QUARANTINE_SHARE (default 0.10).
 """
 from __future__ import annotations
 
@@ -21,7 +21,9 @@ from panel_ingest.survey import INVITATIONS_LAYOUT
 from panel_ingest.udi import FILE_KINDS
 from validation.schemas.survey import invitations_schema, schema_for_wave, validated_columns
 
-DEFAULT_MAX_QUARANTINE_SHARE = "0.05"
+# A broken export (wrong file, shifted columns) fails most of its rows; real survey mess (test submissions,
+# typos, duplicated ids) stays at a few per cent even when twice as messy as usual.
+DEFAULT_MAX_QUARANTINE_SHARE = "0.10"
 MAX_REPORTED_FAILURES = 5
 
 
