@@ -148,3 +148,26 @@ def test_a_second_refresh_on_the_same_raw_data_changes_no_mart(demo_warehouse, r
     after = mart_fingerprints(Path(demo_warehouse) / "warehouse.duckdb")
     assert len(before) >= 12
     assert after == before
+
+
+def test_w2_exit_reasons_equal_table_1_of_the_article(published):
+    rows = published.execute(
+        "select reason_code, n_selected from marts.exit_reasons where wave_id = 'w2_2023' order by reason_code"
+    ).fetchall()
+    assert [n for _, n in rows] == [8, 7, 7, 6, 5, 5, 5, 3, 3, 3, 3, 2, 1, 1]
+    (leavers,) = published.execute(
+        "select count(*) from marts.panel_tracking where wave_id = 'w2_2023' and status = 'responded_abroad'"
+    ).fetchone()
+    assert leavers >= 21
+
+
+@pytest.mark.parametrize(("month", "column", "expected"), [
+    ("2023-12-01", "granted_cumulative", 66_900),
+    ("2024-12-01", "granted_cumulative", 88_000),
+    ("2025-08-01", "granted_cumulative", 94_000),
+    ("2024-12-01", "valid_stock", 79_000),  # the snapshot at the start of 2025
+    ("2025-07-01", "valid_stock", 82_000),  # the snapshot of 5 August 2025: end of July
+])
+def test_udi_monthly_reproduces_the_published_totals(published, month, column, expected):
+    (value,) = published.execute(f"select {column} from marts.udi_monthly where month = date '{month}'").fetchone()
+    assert value == pytest.approx(expected, rel=0.01)
