@@ -25,3 +25,32 @@ def ensure_linkage_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"CREATE TABLE IF NOT EXISTS linkage.response_persons ({RESPONSE_PERSONS_COLUMNS})")
     con.execute(f"CREATE TABLE IF NOT EXISTS linkage.runs ({RUNS_COLUMNS})")
     con.execute(f"CREATE TABLE IF NOT EXISTS linkage.truth_responses ({TRUTH_COLUMNS})")
+
+
+def carry_over_assignments(con: duckdb.DuckDBPyConnection, previous_db) -> int:
+    """Copy the person assignments and run history of a previous warehouse file into this (new) build.
+
+    A full refresh starts a new build file; carrying the published panel's assignments over lets
+    `link_waves` keep every wave whose responses are unchanged and link only what is new, against the
+    persons that already exist. Returns the number of assignments carried over (0 when the previous
+    file is missing or predates the linkage schema, in which case every wave is linked afresh).
+    """
+    from pathlib import Path
+
+    previous_db = Path(previous_db)
+    ensure_linkage_tables(con)
+    if not previous_db.exists():
+        return 0
+    con.execute(f"ATTACH '{previous_db}' AS previous_warehouse (READ_ONLY)")
+    try:
+        tables = {name for (name,) in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = 'previous_warehouse' "
+            "AND schema_name = 'linkage'").fetchall()}
+        if not {"response_persons", "runs"} <= tables:
+            return 0
+        con.execute("INSERT INTO linkage.response_persons BY NAME "
+                    "SELECT * FROM previous_warehouse.linkage.response_persons")
+        con.execute("INSERT INTO linkage.runs BY NAME SELECT * FROM previous_warehouse.linkage.runs")
+        return con.execute("SELECT count(*) FROM linkage.response_persons").fetchone()[0]
+    finally:
+        con.execute("DETACH previous_warehouse")

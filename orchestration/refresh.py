@@ -20,10 +20,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 from dagster._core.events import DagsterEventType
 
 from orchestration.defs.partitions import SURVEY_WAVE_PARTITIONS, UDI_SNAPSHOT_PARTITIONS
 from orchestration.failures import Failure, run_failures
+from linkage.schema import carry_over_assignments
 from panel_ingest import paths
 from panel_ingest.discover import find_survey_waves, find_udi_snapshots
 from panel_ingest.secrets import MissingHmacKeyError, load_hmac_key
@@ -93,9 +95,19 @@ def register_partitions(instance: dg.DagsterInstance, raw: Path) -> tuple[list[s
 
 
 def start_fresh_build(build: Path) -> None:
-    """A full refresh builds a new file, so nothing from an earlier build (e.g. a deleted folder) lingers."""
+    """A full refresh builds a new file, so nothing from an earlier build (e.g. a deleted folder) lingers.
+
+    Only the published panel's person assignments are carried over, so existing persons keep their ids
+    and a new wave is linked against them rather than relinking every wave.
+    """
     for leftover in (build, build.with_name(build.name + ".wal")):
         leftover.unlink(missing_ok=True)
+    build.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(build))
+    try:
+        carry_over_assignments(con, paths.published_db_path())
+    finally:
+        con.close()
 
 
 # The console shows progress and problems; every event is still stored in the instance's event log.
