@@ -1,3 +1,5 @@
+{#- Attached to the codebook_values seed so Dagster shows it as that asset's check. -#}
+{{ config(meta={'dagster': {'ref': {'name': 'codebook_values'}}}) }}
 {#- Every code list in codebook_values must belong to a `code` variable of the same layout and concept,
     so a typo in a seed row cannot leave a code variable without its list. -#}
 

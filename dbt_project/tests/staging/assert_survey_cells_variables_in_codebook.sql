@@ -1,3 +1,5 @@
+{#- Attached to stg_survey__responses so Dagster shows it as that asset's check (a warning, not blocking). -#}
+{{ config(meta={'dagster': {'ref': {'name': 'stg_survey__responses'}}}) }}
 {{ config(severity='warn') }}
 {#- A column in a loaded response file that the codebook does not know is not harmonised at all;
     warn so a new question gets its codebook row (metadata as code) instead of being ignored. -#}

@@ -1,3 +1,5 @@
+{#- Attached to stg_survey__responses so Dagster shows (and blocks on) it as that asset's check. -#}
+{{ config(meta={'dagster': {'ref': {'name': 'stg_survey__responses'}}}) }}
 {#- Every non-blank code, oblast or municipality answer must resolve through the codebook and the
     reference lists; ingest quarantines rows that do not, so a hit here means a value slipped through
     (or a seed lost a row) and staging would have turned it into NULL. Lists file, row and column. -#}
