@@ -41,7 +41,8 @@ def carry_over_assignments(con: duckdb.DuckDBPyConnection, previous_db) -> int:
     ensure_linkage_tables(con)
     if not previous_db.exists():
         return 0
-    con.execute(f"ATTACH '{previous_db}' AS previous_warehouse (READ_ONLY)")
+    quoted = str(previous_db).replace("'", "''")  # ATTACH takes no parameters; a data root may hold a quote
+    con.execute(f"ATTACH '{quoted}' AS previous_warehouse (READ_ONLY)")
     try:
         tables = {name for (name,) in con.execute(
             "SELECT table_name FROM duckdb_tables() WHERE database_name = 'previous_warehouse' "
