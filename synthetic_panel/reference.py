@@ -7,6 +7,9 @@ from functools import lru_cache
 from pathlib import Path
 
 REFERENCE_DIR = Path(__file__).resolve().parent.parent / "dbt_project" / "seeds" / "reference"
+# The municipalities the generator draws its respondents from, with a settlement type that is the
+# generator's own modelling choice (not an official attribute, so not in the warehouse's seeds).
+SAMPLE_MUNICIPALITIES = Path(__file__).resolve().parent / "data" / "synthetic_sample_municipalities.csv"
 
 
 @dataclass(frozen=True)
@@ -42,7 +45,7 @@ class County:
     region_code: str
 
 
-def _rows(name: str) -> list[dict[str, str]]:
+def _rows(name: str | Path) -> list[dict[str, str]]:
     with (REFERENCE_DIR / name).open(encoding="utf-8", newline="") as handle:
         return list(csv.DictReader(handle))
 
@@ -58,11 +61,11 @@ def oblasts() -> tuple[Oblast, ...]:
 
 @lru_cache(maxsize=1)
 def municipalities() -> tuple[Municipality, ...]:
-    """Municipalities that appear in the survey, in file order."""
+    """The generator's sample of municipalities, in file order."""
     return tuple(
         Municipality(r["kommune_name"], r["kommune_code_2020"], r["fylke_code_2020"], r["kommune_code_2024"],
                      r["fylke_code_2024"], r["settlement"])
-        for r in _rows("ref_municipalities.csv")
+        for r in _rows(SAMPLE_MUNICIPALITIES)
     )
 
 
