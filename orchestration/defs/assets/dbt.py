@@ -14,7 +14,7 @@ import dagster as dg
 from dagster import AssetExecutionContext
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
-from orchestration.defs.dbt_project import dbt_project, ensure_manifest
+from orchestration.defs.dbt_project import DescribedChecksTranslator, dbt_project, ensure_manifest
 from orchestration.defs.resources import dbt_environment, dbt_target_dir
 
 POOL = "duckdb_build"
@@ -31,7 +31,7 @@ SOURCE_WRITERS: dict[tuple[str, str], str] = {
 }
 
 
-class PanelDbtTranslator(DagsterDbtTranslator):
+class PanelDbtTranslator(DescribedChecksTranslator):
     """Maps dbt nodes onto the panel's asset graph."""
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 import dagster as dg
 from dagster import AssetExecutionContext
 
+from orchestration.defs import owners
 from orchestration.defs.partitions import survey_wave_partitions, udi_snapshot_partitions
 from orchestration.defs.resources import BuildDatabase
 from panel_ingest import paths
@@ -57,6 +58,7 @@ def check_result(check_name: str, outcome) -> dg.AssetCheckResult:
 @dg.asset(
     partitions_def=survey_wave_partitions,
     group_name=INGEST_GROUP,
+    owners=[owners.INGEST],
     pool=POOL,
     kinds={"python", "duckdb"},
     check_specs=[dg.AssetCheckSpec(SURVEY_CHECK, asset="survey_wave", blocking=True,
@@ -80,6 +82,7 @@ def survey_wave(context: AssetExecutionContext, build_db: BuildDatabase) -> dg.M
 @dg.asset(
     partitions_def=udi_snapshot_partitions,
     group_name=INGEST_GROUP,
+    owners=[owners.INGEST],
     pool=POOL,
     kinds={"python", "duckdb"},
     check_specs=[dg.AssetCheckSpec(UDI_CHECK, asset="udi_snapshot", blocking=True,

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from orchestration.defs import owners
 from orchestration.defs.metadata import jsonable
 from orchestration.defs.resources import BuildDatabase
 from panel_ingest import paths
@@ -28,6 +29,7 @@ def truth_file() -> Path:
             deps=STAGING_INPUTS,
             description="`linkage.response_persons` and `linkage.runs`: every response linked to a stable person id.",
             group_name="linkage",
+            owners=[owners.LINKAGE],
             kinds={"python", "splink", "duckdb"},
             automation_condition=dg.AutomationCondition.eager(),
         ),
@@ -36,6 +38,7 @@ def truth_file() -> Path:
             deps=STAGING_INPUTS,
             description="`linkage.truth_responses` from the synthetic truth file (empty for real data); scores linkage only.",
             group_name="linkage",
+            owners=[owners.LINKAGE],
             kinds={"python", "duckdb"},
             automation_condition=dg.AutomationCondition.eager(),
         ),

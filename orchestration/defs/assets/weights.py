@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from orchestration.defs import owners
 from orchestration.defs.metadata import jsonable
 from orchestration.defs.resources import BuildDatabase
 
@@ -18,6 +19,7 @@ POOL = "duckdb_build"
         dg.AssetKey(["staging", "stg_udi__valid_permits"]),
     ],
     group_name="weights",
+    owners=[owners.WEIGHTS],
     pool=POOL,
     kinds={"python", "duckdb"},
     automation_condition=dg.AutomationCondition.eager(),
