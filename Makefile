@@ -56,9 +56,12 @@ refresh: install
 dev: install
 	$(VENV)/bin/dagster dev -m orchestration.definitions
 
-## make bench: linkage and refresh benchmarks (prints figures, asserts nothing about time)
+## make bench: refresh, linkage, query and baseline figures per scale -> BENCHMARKS.md, benchmarks/results.json
+## (SCALES="1 10 100" by default, SCALE=S for one scale; BENCH_TIMEOUT seconds per measurement)
+SCALES ?= 1 10 100
+BENCH_SCALES = $(if $(filter command line environment environment override,$(origin SCALE)),$(SCALE),$(SCALES))
 bench: install
-	$(PY) -m benchmarks.linkage_bench --scale $(SCALE)
+	$(PY) -m benchmarks.bench --scales $(BENCH_SCALES) --seed $(SEED)
 
 ## make restore: put the last good warehouse back
 restore: install

@@ -1,0 +1,78 @@
+"""`make bench` at a tiny scale produces every figure it reports. How fast anything is, is never asserted."""
+from __future__ import annotations
+
+import json
+import sys
+
+import pytest
+
+from benchmarks import bench
+from benchmarks.measure import run_measured
+from benchmarks.queries import readme_examples
+from benchmarks.stages import STAGES, stage_of
+
+TINY_SCALE = "0.05"
+
+
+def test_a_measurement_past_its_time_limit_is_recorded_not_waited_for(tmp_path):
+    measured = run_measured([sys.executable, "-c", "import time; time.sleep(60)"], env={}, cwd=tmp_path,
+                            timeout=1, max_memory_mib=10_000)
+    assert measured.status == "timed out" and measured.limit_note == "timed out after 1 s"
+    assert measured.seconds < 30 and measured.exit_code is None
+
+
+def test_a_measurement_past_its_memory_limit_is_stopped(tmp_path):
+    grow = "import time; block = bytearray(400 * 2**20); block[::4096] = b'x' * len(block[::4096]); time.sleep(60)"
+    measured = run_measured([sys.executable, "-c", grow], env={}, cwd=tmp_path, timeout=60, max_memory_mib=200)
+    assert measured.status == "memory limit" and "limit 200 MiB" in measured.limit_note
+
+
+def test_peak_memory_counts_the_children_of_the_measured_process(tmp_path):
+    child = "import time; block = bytearray(300 * 2**20); block[::4096] = b'x' * len(block[::4096]); time.sleep(1)"
+    parent = f"import subprocess, sys; subprocess.run([sys.executable, '-c', {child!r}])"
+    measured = run_measured([sys.executable, "-c", parent], env={}, cwd=tmp_path, timeout=60, max_memory_mib=10_000)
+    assert measured.ok and measured.peak_rss_mib > 300
+
+
+def test_steps_are_put_into_stages_by_name():
+    assert [stage_of(k) for k in ("survey_wave", "udi_snapshot", "person_links", "survey_weights", "dbt_harmonise",
+                                  "dbt_analysis", "great_expectations_suites", "udi_freshness", "published_warehouse")] \
+        == ["ingest", "ingest", "linkage", "weights", "dbt", "dbt", "checks", "checks", "publication"]
+
+
+@pytest.mark.end_to_end
+def test_the_benchmark_produces_every_figure(tmp_path):
+    results_json, markdown = tmp_path / "results.json", tmp_path / "BENCHMARKS.md"
+    status = bench.main(["--scales", TINY_SCALE, "--seed", "7", "--dir", str(tmp_path / "bench"),
+                         "--json", str(results_json), "--markdown", str(markdown),
+                         "--before", str(tmp_path / "no_earlier_run.json"), "--timeout", "1800"])
+    assert status == 0
+    results = json.loads(results_json.read_text())
+    assert results["machine"]["cores"] >= 1 and results["versions"]["dagster"] != "not installed"
+    [scale] = results["scales"]
+    assert scale["held_back"]["wave"] == "w3_2024" and scale["data"]["udi_snapshots"] > 1
+
+    for name in bench.REFRESH_SEQUENCE:
+        refresh = scale["refreshes"][name]
+        assert refresh["status"] == "ok", (name, refresh)
+        assert refresh["seconds"] > 0 and refresh["peak_rss_mib"] > 0 and refresh["runs"] >= 1
+    cold_stages = scale["refreshes"]["cold"]["stages"]
+    assert all(cold_stages[stage] > 0 for stage in STAGES), cold_stages
+
+    for linker in ("linkage", "splink_baseline"):
+        figures = scale[linker]
+        assert figures["status"] == "ok", figures
+        assert figures["records"] > 0 and figures["records_per_second"] > 0 and figures["process_peak_rss_mib"] > 0
+        assert all(0 < figures[k] <= 1 for k in ("precision", "recall", "f1"))
+
+    floor_cold, floor_full = scale["floor"]["cold_data"], scale["floor"]["full_data"]
+    assert floor_cold["status"] == floor_full["status"] == "ok"
+    assert (floor_cold["waves"], floor_full["waves"]) == (2, 3) and floor_cold["seconds"] > 0
+
+    assert set(scale["queries"]) == set(readme_examples())
+    assert all(q["median_ms"] >= 0 and q["rows"] > 0 for q in scale["queries"].values())
+    assert all(value is not None for value in scale["ratios"].values()), scale["ratios"]
+
+    page = markdown.read_text()
+    assert f"## Scale {TINY_SCALE}" in page and "cold refresh / floor" in page and "plain Splink" in page
+    assert all(f"`{name}`" in page for name in readme_examples())
