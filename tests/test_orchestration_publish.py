@@ -79,11 +79,12 @@ def test_a_failed_copy_leaves_the_published_file_untouched(data, monkeypatch):
     def disk_full(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(publish.shutil, "copyfileobj", disk_full)
+    monkeypatch.setattr(publish.releases.shutil, "copyfile", disk_full)  # copying the release's own file
     with pytest.raises(OSError):
         publish_build()
     assert (data / "warehouse.duckdb").read_bytes() == before
     assert not [p for p in data.iterdir() if p.name.startswith(".warehouse")]
+    assert [p.name for p in (data / "releases").iterdir()] == [publish.releases.published_release_id()]
 
 
 def test_restore_puts_the_previous_file_back(data):
