@@ -15,16 +15,36 @@ from survey_weights.cross_sectional import (
 )
 from survey_weights.longitudinal import weight_pair
 
-RESPONSES_SQL = """
-    select r.wave_id, w.wave_number, w.wave_year, r.response_id, r.person_id,
-           r.is_complete, r.country_now, r.gender, r.birth_year, r.region_code,
-           r.children_in_norway, r.aspiration_coarse
+# Waves are data: number and year come from the wave id `w<N>_<YYYY>` (staging's wave_number), never
+# from a list. survey_waves only adds a field period where it knows one.
+RESPONSES_SQL = r"""
+    select r.wave_id, r.wave_number,
+           try_cast(regexp_extract(r.wave_id, '^w\d+_(\d{4})$', 1) as integer) as wave_year,
+           r.response_id, r.person_id, r.is_complete, r.country_now, r.gender, r.birth_year,
+           r.region_code, r.children_in_norway, r.aspiration_coarse
     from intermediate.int_responses_linked r
-    join reference.survey_waves w on w.wave_id = r.wave_id
     where r.is_response_of_record
-    order by w.wave_number, r.response_id
+    order by r.wave_number, r.response_id
 """
-WAVES_SQL = "select wave_id, wave_number, field_start::date as field_start, field_end::date as field_end from reference.survey_waves order by wave_number"
+# Every wave in the data with its field period: survey_waves' where known, else the span of the
+# wave's submissions (5th to 95th percentile, so a stray test submission does not stretch it).
+WAVES_SQL = """
+    with submissions as (
+        select wave_id, min(wave_number) as wave_number,
+               quantile_disc(submitted_at, 0.05)::date as first_submission,
+               quantile_disc(submitted_at, 0.95)::date as last_submission
+        from intermediate.int_responses_linked
+        where is_response_of_record
+        group by wave_id
+    )
+    select submissions.wave_id, submissions.wave_number,
+           coalesce(known.field_start::date, submissions.first_submission) as field_start,
+           coalesce(known.field_end::date, submissions.last_submission) as field_end,
+           known.wave_id is not null as field_period_known
+    from submissions
+    left join reference.survey_waves as known on known.wave_id = submissions.wave_id
+    order by submissions.wave_number
+"""
 PERMITS_SQL = """
     select snapshot_date::date as snapshot_date, sex, age_group, region_code, valid_permits
     from staging.stg_udi__valid_permits where is_adult
@@ -35,7 +55,7 @@ PERMITS_SQL = """
 def compute_weights(con: duckdb.DuckDBPyConnection) -> dict:
     """Compute all weights, replace the `weights` tables, and return a summary for asset metadata.
 
-    Reads `intermediate.int_responses_linked`, `reference.survey_waves` and
+    Reads `intermediate.int_responses_linked`, `reference.survey_waves` (field periods, where known) and
     `staging.stg_udi__valid_permits`; writes `weights.cross_sectional`,
     `weights.longitudinal` and `weights.raking_margins`.
     """
@@ -69,13 +89,20 @@ def cross_sectional_weights(responses: pd.DataFrame, waves: pd.DataFrame, permit
         wave_sample = sample[sample["wave_id"] == wave.wave_id]
         if wave_sample.empty:
             continue
+        if pd.isna(wave.field_start) or pd.isna(wave.field_end):
+            raise WeightsInputError(f"wave {wave.wave_id} has neither a survey_waves field period nor submission times")
         field_start, field_end = pd.Timestamp(wave.field_start).date(), pd.Timestamp(wave.field_end).date()
         snapshot = nearest_snapshot(snapshots, field_start, field_end)
         targets = udi_targets(permits, snapshot)
         wave_weights, wave_margins, wave_summary = weight_wave(wave_sample, targets)
         weights.append(wave_weights)
         margins.append(wave_margins.assign(wave_id=wave.wave_id, snapshot_date=snapshot))
-        summary[wave.wave_id] = {"snapshot_date": snapshot.isoformat(), **wave_summary}
+        summary[wave.wave_id] = {
+            "snapshot_date": snapshot.isoformat(),
+            "field_period": f"{field_start.isoformat()}..{field_end.isoformat()}",
+            "field_period_from": "survey_waves" if wave.field_period_known else "submission times",
+            **wave_summary,
+        }
     if not weights:
         raise WeightsInputError("intermediate.int_responses_linked has no complete response of record in Norway")
     return pd.concat(weights, ignore_index=True), pd.concat(margins, ignore_index=True), summary

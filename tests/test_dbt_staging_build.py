@@ -49,6 +49,7 @@ create table if not exists raw.udi_valid_permits (snapshot_date date, source_fil
 W1_FILE = "survey/w1_2022/responses.csv"
 W2_FILE = "survey/w2_2023/responses.xlsx"
 W3_FILE = "survey/w3_2024/responses.sav"
+W4_FILE = "survey/w4_2025/responses.sav"
 
 # (wave_id, layout, source_file, row_number, response_id, email_hash, answers by source variable)
 RESPONSES = [
@@ -59,7 +60,7 @@ RESPONSES = [
         "retur": "2", "arbeid": "0", "samtykke": "1"}),
     ("w1_2022", "w1_csv", W1_FILE, 2, "102", None, {
         "svar_id": "102", "innsendt": "2022-06-04 08:00:00", "sprak": "ru", "fullfort": "0", "kjonn": "2",
-        "fodselsar": "1899", "oblast": "харьковская область", "ankomst": "2022-04", "kommune": "tromsø",
+        "fodselsar": None, "oblast": "харьковская область", "ankomst": "2022-04", "kommune": "tromsø",
         "barn_norge": None, "barn_ukraina": "1", "partner": "4", "nettverk": "0", "krigens_varighet": "1",
         "retur": "1", "arbeid": "1", "samtykke": "0"}),
     ("w2_2023", "w2_xlsx", W2_FILE, 1, "R_abcdefghijklmno", "hash-a", {
@@ -89,6 +90,16 @@ RESPONSES = [
         "sex": "2", "byear": "1990", "oblast": "99", "arrival": "2023-01-01", "country_now": "1",
         "kommunenr": "3201", "left": None, "plans": "4", "kids_no": "0", "partner_loc": "1",
         "employed": "0", "consent": "0"}),
+    # A fourth wave in the w3 layout that survey_waves.csv does not know; ingest set an invalid sex cell missing.
+    ("w4_2025", "w3_sav", W4_FILE, 1, "1", None, {
+        "id": "1", "enddate": "2025-10-01 10:00:00", "finished": "1", "token": None, "lang": "1",
+        "sex": None, "byear": "2009", "oblast": "46", "arrival": "2022-03-01", "country_now": "1",
+        "kommunenr": "5001", "left": None, "plans": "3", "kids_no": "1", "partner_loc": "4",
+        "employed": "0", "consent": "1"}),
+    # Municipality names as people type them: a short name, an SSB name with county suffix, an ambiguous one.
+    *[("w1_2022", "w1_csv", W1_FILE, 2 + n, f"1{n:02d}9", None, {
+        "svar_id": f"1{n:02d}9", "innsendt": "2022-06-05 08:00:00", "sprak": "uk", "fullfort": "1", "kjonn": "1",
+        "kommune": name, "retur": "1"}) for n, name in enumerate(("TRONDHEIM", "våler ( innlandet )", "Våler"), start=1)],
 ]
 
 INVITATIONS = [
@@ -180,7 +191,8 @@ def run_dbt(command: str, selection: list[str], data_dir: Path, target_dir: Path
     env = {**os.environ, "PANEL_DATA_DIR": str(data_dir),
            "PANEL_BUILD_DB": str(data_dir / "build" / "warehouse.duckdb"),
            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DO_NOT_TRACK": "1"}
-    arguments = [str(DBT_EXECUTABLE), command, "--select", *selection,
+    # cautious: only tests whose every parent is selected (a release test over udi_stock needs release models).
+    arguments = [str(DBT_EXECUTABLE), command, "--select", *selection, "--indirect-selection", "cautious",
                  "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
                  "--target-path", str(target_dir / "target"), "--log-path", str(target_dir / "logs")]
     return subprocess.run(arguments, env=env, capture_output=True, text=True, timeout=300)
@@ -242,10 +254,21 @@ def test_oblast_labels_in_any_language_and_case_map_to_iso(built):
 
 def test_municipalities_land_on_2024_geography(built):
     baerum_w1 = response(built, "w1_2022", "101")
-    assert (baerum_w1["kommune_code_2024"], baerum_w1["fylke_code_2024"], baerum_w1["region_code"],
-            baerum_w1["settlement"]) == ("3201", "32", "30", "urban")
+    assert (baerum_w1["kommune_code_2024"], baerum_w1["fylke_code_2024"], baerum_w1["region_code"]) == \
+        ("3201", "32", "30")
+    assert "settlement" not in baerum_w1  # not an official attribute of a municipality
     assert response(built, "w1_2022", "102")["kommune_code_2024"] == "5501"  # tromsø, lower case
     assert response(built, "w3_2024", "8")["kommune_code_2024"] == "3201"  # 2024 code as delivered
+    assert response(built, "w1_2022", "1019")["kommune_code_2024"] == "5001"  # short name, capitals
+    assert response(built, "w1_2022", "1029")["kommune_code_2024"] == "3419"  # SSB name, odd spacing
+    assert response(built, "w1_2022", "1039")["kommune_code_2024"] is None  # Våler alone is ambiguous
+    assert response(built, "w4_2025", "1")["kommune_code_2024"] == "5001"
+
+
+def test_a_wave_without_a_survey_waves_row_is_staged_by_its_folder_name(built):
+    fourth = response(built, "w4_2025", "1")
+    assert (fourth["wave_number"], fourth["layout"], fourth["gender"], fourth["birth_year"]) == (4, "w3_sav", None, 2009)
+    assert (fourth["aspiration"], fourth["children_in_norway"], fourth["is_complete"]) == ("stay_norway", 1, True)
 
 
 def test_types_ranges_and_months(built):
@@ -253,7 +276,7 @@ def test_types_ranges_and_months(built):
     assert first["submitted_at"] == datetime(2022, 6, 3, 10, 15)
     assert first["birth_year"] == 1985 and first["arrival_month"] == date(2022, 3, 1)
     assert first["language"] == "uk" and first["is_complete"] is True
-    assert response(built, "w1_2022", "102")["birth_year"] is None  # 1899 is out of range
+    assert response(built, "w1_2022", "102")["birth_year"] is None  # ingest set the implausible year missing
     assert response(built, "w2_2023", "R_abcdefghijklmno")["arrival_month"] == date(2022, 3, 1)
     assert response(built, "w2_2023", "R_zyxwvutsrqponml")["left_month"] == date(2022, 11, 1)
     assert response(built, "w3_2024", "7")["left_month"] == date(2024, 2, 1)
@@ -330,10 +353,10 @@ def test_udi_monthly_takes_latest_vintage_and_next_months_stock(built):
     assert [r["month"] for r in rows] == [date(2024, m, 1) for m in (1, 2, 3, 4)]
     march, april = rows[2], rows[3]
     assert (march["applications"], march["granted"], march["vintage_date"]) == (1400, 1250, date(2024, 5, 5))
-    assert march["granted_cumulative"] == 1500 + 1300 + 1250
+    # The flow history starts in 2024, not March 2022: no grants to date, so no implied departures.
+    assert march["granted_cumulative"] is None and april["implied_departures_cumulative"] is None
     # The stock for April is the 2024-05-05 snapshot: 2 500 + 3 000.
     assert april["valid_stock"] == 5500
-    assert april["implied_departures_cumulative"] == 1500 + 1300 + 1250 + 1100 - 5500
     # March's stock comes from the 2024-04-05 snapshot, whose Oslo cell is suppressed.
     assert march["valid_stock"] == 2200
     assert rows[0]["valid_stock"] is None  # no snapshot dated in February
@@ -371,6 +394,17 @@ def test_values_that_slip_past_ingest_fail_the_dbt_tests_by_file_row_and_column(
     assert result.returncode != 0
     assert "FAIL 1 assert_survey_codes_and_labels_resolve" in result.stdout
     assert "FAIL 2 stg_udi__applications_every_count_parsed_or_suppressed" in result.stdout
+
+
+def test_a_wave_missing_from_survey_waves_warns_and_says_what_to_add(build_root):
+    """w4_2025 has no survey_waves.csv row: a warning (the build above passed), naming the line to add."""
+    result = run_dbt("test", ["assert_every_wave_has_a_survey_waves_row", "--store-failures"], build_root / "data", build_root)
+    assert result.returncode == 0
+    assert "WARN 1 assert_every_wave_has_a_survey_waves_row" in result.stdout
+    with duckdb.connect(str(build_root / "data" / "build" / "warehouse.duckdb"), read_only=True) as con:
+        (what_to_add,) = con.execute(
+            "select what_to_add from dbt_test__audit.assert_every_wave_has_a_survey_waves_row").fetchone()
+    assert what_to_add.startswith("add a row to dbt_project/seeds/codebook/survey_waves.csv: w4_2025,4,2025,w3_sav,")
 
 
 def test_every_column_of_this_parts_models_and_seeds_is_documented(built, build_root):

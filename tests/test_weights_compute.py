@@ -61,6 +61,8 @@ def responses(seed: int = 7) -> pd.DataFrame:
     w1 = pd.DataFrame(
         {
             "wave_id": "w1_2022",
+            "wave_number": 1,
+            "submitted_at": pd.Timestamp("2022-06-10 12:00:00"),
             "response_id": [str(i) for i in range(n)],
             "person_id": [f"P{i:04d}" for i in range(n)],
             "is_response_of_record": True,
@@ -78,7 +80,8 @@ def responses(seed: int = 7) -> pd.DataFrame:
     w1.loc[2, "birth_year"] = 2010  # a minor: not on the adult margins
     w1.loc[3, "is_complete"] = False
     back = rng.random(n) < 0.5
-    w2 = w1[back].assign(wave_id="w2_2023", response_id=lambda d: "R_" + d["response_id"])
+    w2 = w1[back].assign(wave_id="w2_2023", wave_number=2, submitted_at=pd.Timestamp("2023-05-20 09:00:00"),
+                         response_id=lambda d: "R_" + d["response_id"])
     w2.loc[w2.index[:10], "country_now"] = "ukraine"
     return pd.concat([w1, w2], ignore_index=True)
 
@@ -227,3 +230,25 @@ def test_rake_meets_any_reachable_margins(sizes, n, seed):
     for column, shares in targets.items():
         achieved = pd.Series(result.weights).groupby(sample[column]).sum() / result.weights.sum()
         assert np.allclose(achieved.reindex(shares.index).to_numpy(), shares.to_numpy(), atol=0.005)
+
+
+def test_a_wave_without_a_survey_waves_row_is_weighted_by_its_submission_dates(build_db):
+    """w3_2025 has no field period: its submissions (mid-May 2023, one stray test submission months
+    earlier) pick the 2023-05-05 snapshot, and it gets weights like any other wave."""
+    linked = responses()
+    w3 = linked[linked["wave_id"] == "w1_2022"].assign(
+        wave_id="w3_2025", wave_number=3, submitted_at=pd.Timestamp("2023-05-15 10:00:00"),
+        response_id=lambda d: "N_" + d["response_id"])
+    w3.loc[w3.index[0], "submitted_at"] = pd.Timestamp("2022-01-02 08:00:00")
+    build_db.register("w3", w3)
+    build_db.execute("insert into intermediate.int_responses_linked by name select * from w3")
+    summary = compute_weights(build_db)
+    snapshots = dict(build_db.sql("select distinct wave_id, snapshot_date from weights.raking_margins").fetchall())
+    assert snapshots["w3_2025"] == dt.date(2023, 5, 5)
+    assert summary["cross_sectional"]["w3_2025"]["field_period_from"] == "submission times"
+    assert summary["cross_sectional"]["w1_2022"]["field_period_from"] == "survey_waves"
+    weights = build_db.sql("select weight_cross from weights.cross_sectional where wave_id = 'w3_2025'").df()
+    assert len(weights) == len(w3[w3["is_complete"] & (w3["country_now"] == "norway")])
+    assert weights["weight_cross"].mean() == pytest.approx(1.0)
+    pairs = set(build_db.sql("select distinct wave_from, wave_to from weights.longitudinal").fetchall())
+    assert ("w1_2022", "w3_2025") in pairs and ("w2_2023", "w3_2025") in pairs

@@ -1,7 +1,7 @@
 {#- Attached to stg_survey__responses so Dagster shows (and blocks on) it as that asset's check. -#}
 {{ config(meta={'dagster': {'ref': {'name': 'stg_survey__responses'}}}) }}
 {#- Every non-blank code, oblast or municipality answer must resolve through the codebook and the
-    reference lists; ingest quarantines rows that do not, so a hit here means a value slipped through
+    reference lists; ingest sets cells that do not missing, so a hit here means a value slipped through
     (or a seed lost a row) and staging would have turned it into NULL. Lists file, row and column. -#}
 
 with
@@ -36,7 +36,8 @@ oblast_labels as (
     union
     select '99', 'oblast_number'  -- prefer not to say
     union
-    select {{ normalise_label('kommune_name') }}, 'kommune_name' from {{ ref('ref_municipalities') }}
+    -- every typed variant, ambiguous ones included (those are a known NULL, not a slip)
+    select name_key, 'kommune_name' from {{ ref('ref_municipality_names') }}
     union
     select kommune_code_2024, 'kommune_code_2024' from {{ ref('ref_municipalities') }}
 ),

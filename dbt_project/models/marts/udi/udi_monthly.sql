@@ -1,6 +1,10 @@
 {#- Ukrainian citizens per month on the latest vintage: applications, grants, grants to date, and the
     stock of valid permits at the start of the next month (the first snapshot dated in that month), so
-    granted_cumulative - valid_stock approximates how many have left. -#}
+    granted_cumulative - valid_stock approximates how many have left. Grants to date need the whole flow
+    history since the invasion: for a month the data root's history does not cover from March 2022 on
+    (e.g. the first snapshot folder is from late 2024) granted_cumulative is NULL, not a partial sum. -#}
+
+{%- set history_start = "date '2022-03-01'" %}
 
 with
 
@@ -17,6 +21,7 @@ latest_flows as (
         month,
         max(value) filter (where measure = 'applications') as applications,
         max(value) filter (where measure = 'granted') as granted,
+        count(*) filter (where measure = 'granted') > 0 as has_granted_figure,
         max(vintage_date) as vintage_date
     from flow_vintages
     where is_latest_vintage
@@ -43,20 +48,31 @@ stock_at_month_end as (
     group by 1
 ),
 
+-- Months from March 2022 up to each month that have a grant figure (a suppressed one counts as 0).
+history as (
+    select
+        *,
+        count(*) filter (where has_granted_figure and month >= {{ history_start }})
+            over (order by month rows unbounded preceding) as months_with_grants_since_start
+    from latest_flows
+),
+
 cumulated as (
     select
-        latest_flows.month,
-        latest_flows.applications,
-        latest_flows.granted,
-        sum(coalesce(latest_flows.granted, 0)) over (order by latest_flows.month rows unbounded preceding)
-            as granted_cumulative,
+        history.month,
+        history.applications,
+        history.granted,
+        case
+            when history.months_with_grants_since_start = date_diff('month', {{ history_start }}, history.month) + 1
+                then sum(coalesce(history.granted, 0)) over (order by history.month rows unbounded preceding)
+        end as granted_cumulative,
         stock_at_month_end.valid_stock,
         stock_at_month_end.valid_stock_suppressed_cells,
         stock_at_month_end.stock_snapshot_date,
-        latest_flows.vintage_date
-    from latest_flows
+        history.vintage_date
+    from history
     left join stock_at_month_end
-        on stock_at_month_end.month = latest_flows.month
+        on stock_at_month_end.month = history.month
 ),
 
 final as (

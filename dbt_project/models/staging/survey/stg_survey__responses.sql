@@ -1,6 +1,8 @@
 {#- One row per loaded survey response, all waves in one shape. The answers arrive long in
     raw.survey_cells; the codebook seeds say which source variable carries which concept and how its
-    text is parsed (value_type), so a new wave or layout needs new codebook rows, not new SQL. -#}
+    text is parsed (value_type), so a new wave or layout needs new codebook rows, not new SQL. The wave's
+    number comes from its id (`w<N>_<YYYY>`), its layout from the response row: no wave is listed here.
+    Ingest has already judged every cell (an invalid answer arrives as NULL), so staging only parses. -#}
 
 with
 
@@ -10,10 +12,6 @@ responses as (
 
 cells as (
     select * from {{ source('raw', 'survey_cells') }}
-),
-
-waves as (
-    select * from {{ ref('survey_waves') }}
 ),
 
 codebook_variables as (
@@ -40,6 +38,10 @@ ref_municipalities as (
     select * from {{ ref('ref_municipalities') }}
 ),
 
+ref_municipality_names as (
+    select * from {{ ref('ref_municipality_names') }}
+),
+
 ref_counties as (
     select * from {{ ref('ref_counties') }}
 ),
@@ -56,14 +58,21 @@ oblast_keys as (
     from ref_oblasts
 ),
 
--- Lookup keys per municipality value type: 2020-2023 name, or the 2024 code.
+municipalities_2024 as (
+    select distinct kommune_code_2024, fylke_code_2024 from ref_municipalities
+),
+
+-- Lookup keys per municipality value type: a name as people type it (every variant in
+-- ref_municipality_names; an ambiguous name has no code there, so it stays NULL), or the 2024 code.
 kommune_keys as (
-    select distinct 'kommune_name' as value_type, {{ normalise_label('kommune_name') }} as match_key,
-        kommune_code_2024, fylke_code_2024, settlement
-    from ref_municipalities
-    union
-    select distinct 'kommune_code_2024', kommune_code_2024, kommune_code_2024, fylke_code_2024, settlement
-    from ref_municipalities
+    select 'kommune_name' as value_type, ref_municipality_names.name_key as match_key,
+        municipalities_2024.kommune_code_2024, municipalities_2024.fylke_code_2024
+    from ref_municipality_names
+    inner join municipalities_2024
+        on municipalities_2024.kommune_code_2024 = ref_municipality_names.kommune_code_2024
+    union all
+    select 'kommune_code_2024', kommune_code_2024, kommune_code_2024, fylke_code_2024
+    from municipalities_2024
 ),
 
 -- Every answer cell with its codebook entry (layout comes from the response row).
@@ -74,8 +83,6 @@ coded_cells as (
         responses.layout,
         codebook_variables.concept,
         codebook_variables.value_type,
-        codebook_variables.min_value,
-        codebook_variables.max_value,
         nullif(trim(cells.value), '') as raw_value
     from cells
     inner join responses
@@ -100,10 +107,7 @@ parsed_cells as (
             when 'text_id' then coded_cells.raw_value
         end as value_text,
         case
-            when coded_cells.value_type = 'integer'
-                and try_cast(coded_cells.raw_value as integer)
-                    between coalesce(coded_cells.min_value, -2147483648) and coalesce(coded_cells.max_value, 2147483647)
-                then try_cast(coded_cells.raw_value as integer)
+            when coded_cells.value_type = 'integer' then try_cast(coded_cells.raw_value as integer)
         end as value_integer,
         case coded_cells.value_type
             when 'month_yyyy_mm' then cast(try_strptime(coded_cells.raw_value || '-01', '%Y-%m-%d') as date)
@@ -116,8 +120,7 @@ parsed_cells as (
         oblast_keys.iso_code as oblast_iso,
         oblast_keys.macro_region,
         kommune_keys.kommune_code_2024,
-        kommune_keys.fylke_code_2024,
-        kommune_keys.settlement
+        kommune_keys.fylke_code_2024
     from coded_cells
     left join codebook_values
         on coded_cells.value_type = 'code'
@@ -153,7 +156,6 @@ answers as (
         max(value_month) filter (where concept = 'arrival_month') as arrival_month,
         max(kommune_code_2024) filter (where concept = 'kommune') as kommune_code_2024,
         max(fylke_code_2024) filter (where concept = 'kommune') as fylke_code_2024,
-        max(settlement) filter (where concept = 'kommune') as settlement,
         max(value_integer) filter (where concept = 'children_in_norway') as children_in_norway,
         cast(max(value_text) filter (where concept = 'children_in_ukraine') as boolean) as children_in_ukraine,
         max(value_text) filter (where concept = 'partner_location') as partner_location,
@@ -226,10 +228,7 @@ reasons as (
 final as (
     select
         responses.wave_id,
-        coalesce(
-            waves.wave_number,
-            try_cast(regexp_extract(responses.wave_id, '^w(\d+)_', 1) as integer)
-        ) as wave_number,
+        {{ wave_number('responses.wave_id') }} as wave_number,
         responses.layout,
         responses.source_file,
         cast(responses.row_number as integer) as row_number,
@@ -245,7 +244,6 @@ final as (
         answers.kommune_code_2024,
         answers.fylke_code_2024,
         ref_counties.region_code,
-        answers.settlement,
         case when located.country_now in ('ukraine', 'other') then null else answers.children_in_norway end
             as children_in_norway,
         answers.children_in_ukraine,
@@ -253,7 +251,7 @@ final as (
         answers.network_norway,
         answers.war_duration,
         located.country_now,
-        case when located.country_now = 'norway' then null else answers.left_month end as left_month,
+        case when located.country_now in ('ukraine', 'other') then answers.left_month end as left_month,
         case when located.country_now in ('ukraine', 'other') then null else answers.aspiration end as aspiration,
         case when located.country_now in ('ukraine', 'other') then null else aspiration_scales.aspiration_coarse end
             as aspiration_coarse,
@@ -266,8 +264,6 @@ final as (
         responses.email_bloom,
         answers.consent
     from responses
-    left join waves
-        on waves.wave_id = responses.wave_id
     left join answers
         on answers.source_file = responses.source_file
         and answers.row_number = responses.row_number
