@@ -16,18 +16,25 @@ from panel_ingest.paths import CODEBOOK_DIR, REFERENCE_DIR
 WAVE_COLUMNS = ["wave_id", "wave_number", "wave_year", "layout", "field_start", "field_end", "fielded_label"]
 VARIABLE_COLUMNS = ["layout", "source_variable", "concept", "value_type", "min_value", "max_value", "required",
                     "description"]
+# Added later; a codebook folder without them (an older copy) reads them as blank.
+VARIABLE_BOUND_COLUMNS = ["bounds_relative_to", "earliest_month", "not_before_concept", "not_after_concept"]
+MUNICIPALITY_COLUMNS = ["kommune_name", "kommune_code_2024", "kommune_name_2024", "name_short", "note"]
+MUNICIPALITY_NAME_COLUMNS = ["name_key", "kommune_code_2024", "n_candidates"]
 VALUE_COLUMNS = ["layout", "concept", "source_value", "concept_value", "label"]
 
 
-def _read_text_csv(path: Path, columns: list[str]) -> pd.DataFrame:
-    """Read a seed as text (codes like `01` keep their zeros); blank -> None."""
+def _read_text_csv(path: Path, columns: list[str], optional: list[str] = ()) -> pd.DataFrame:
+    """Read a seed as text (codes like `01` keep their zeros); blank -> None; `optional` columns may be absent."""
     if not path.exists():
         raise FileNotFoundError(f"codebook seed missing: {path}")
     frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise ValueError(f"codebook seed {path.name} lacks columns {missing}")
-    return frame.replace({"": None})
+    for column in optional:
+        if column not in frame.columns:
+            frame[column] = None
+    return frame.astype(object).where(frame.notna(), None).replace({"": None})
 
 
 @dataclass(frozen=True)
@@ -39,6 +46,7 @@ class Codebook:
     values: pd.DataFrame
     oblasts: pd.DataFrame
     municipalities: pd.DataFrame
+    municipality_names: pd.DataFrame
     counties: pd.DataFrame
 
     def layouts(self) -> list[str]:
@@ -66,6 +74,19 @@ class Codebook:
         rows = self.values[(self.values["layout"] == layout) & (self.values["concept"] == concept)]
         return list(dict.fromkeys(rows["source_value"]))
 
+    def variable_row(self, layout: str, variable: str) -> dict:
+        """One variable's codebook row; KeyError naming the layout and variable if absent."""
+        rows = self.layout_variables(layout)
+        hit = rows[rows["source_variable"] == variable]
+        if hit.empty:
+            raise KeyError(f"{variable!r} is not a variable of layout {layout!r} in codebook_variables.csv")
+        return hit.iloc[0].to_dict()
+
+    def municipality_name_codes(self) -> dict[str, str | None]:
+        """Matching key of every typed municipality name -> its 2024 code (None when ambiguous)."""
+        names = self.municipality_names
+        return dict(zip(names["name_key"], names["kommune_code_2024"]))
+
     def wave(self, wave_id: str) -> dict | None:
         """The wave's row from survey_waves.csv, or None for a wave the codebook does not know yet."""
         rows = self.waves[self.waves["wave_id"] == wave_id]
@@ -90,10 +111,11 @@ def read_codebook(codebook_folder: Path | None = None, reference_folder: Path | 
     ref = Path(reference_folder) if reference_folder else REFERENCE_DIR
     return Codebook(
         waves=_read_text_csv(cb / "survey_waves.csv", WAVE_COLUMNS),
-        variables=_read_text_csv(cb / "codebook_variables.csv", VARIABLE_COLUMNS),
+        variables=_read_text_csv(cb / "codebook_variables.csv", VARIABLE_COLUMNS, VARIABLE_BOUND_COLUMNS),
         values=_read_text_csv(cb / "codebook_values.csv", VALUE_COLUMNS),
         oblasts=_read_text_csv(ref / "ref_oblasts.csv", ["iso_code", "number", "name_en", "name_uk", "name_ru"]),
-        municipalities=_read_text_csv(ref / "ref_municipalities.csv", ["kommune_name", "kommune_code_2024"]),
+        municipalities=_read_text_csv(ref / "ref_municipalities.csv", MUNICIPALITY_COLUMNS),
+        municipality_names=_read_text_csv(ref / "ref_municipality_names.csv", MUNICIPALITY_NAME_COLUMNS),
         counties=_read_text_csv(ref / "ref_counties.csv", ["fylke_name", "valid_from", "valid_to"]),
     )
 

@@ -1,4 +1,4 @@
-"""Which codebook layout a wave's response file is in."""
+"""Which codebook layout a wave's response file is in: decided by its header, never by a list of waves."""
 from __future__ import annotations
 
 from panel_ingest.codebook import Codebook
@@ -6,12 +6,9 @@ from panel_ingest.errors import UnreadableFileError
 
 
 def detect_layout(codebook: Codebook, wave_id: str, header: list[str], source_file: str) -> str:
-    """The wave's layout from survey_waves.csv; for a wave not listed there, the layout whose required
-    variables all appear in the file's header (ties go to the layout with more of its variables present).
+    """The layout whose required variables all appear in the file's header (ties go to the layout with
+    more of its variables present, then to the layout `survey_waves.csv` names for the wave).
     No match raises UnreadableFileError asking for codebook rows."""
-    wave = codebook.wave(wave_id)
-    if wave is not None:
-        return wave["layout"]
     present = set(header)
     scores = {}
     for layout in codebook.layouts():
@@ -25,20 +22,26 @@ def detect_layout(codebook: Codebook, wave_id: str, header: list[str], source_fi
                          "has all its required variables in this file's header)")
     best = max(scores.values())
     winners = sorted(layout for layout, score in scores.items() if score == best)
+    registered = (codebook.wave(wave_id) or {}).get("layout")
+    if len(winners) > 1 and registered in winners:
+        return registered
     if len(winners) > 1:
-        raise UnreadableFileError(source_file, f"ambiguous layout: header fits {winners} equally; add the wave to survey_waves.csv")
+        raise UnreadableFileError(source_file, f"ambiguous layout: header fits {winners} equally; "
+                                               "add the wave with its layout to survey_waves.csv")
     return winners[0]
 
 
 def check_header(codebook: Codebook, layout: str, header: list[str], source_file: str) -> None:
-    """The header must hold exactly the layout's codebook variables (any order)."""
+    """The header must hold exactly the layout's codebook variables (any order). Missing variables are
+    named (they are codebook names); an unexpected column is named by its position, never by its text."""
     expected = list(codebook.layout_variables(layout)["source_variable"])
     missing = [c for c in expected if c not in header]
-    extra = [c for c in header if c not in expected]
+    extra = [i + 1 for i, c in enumerate(header) if c not in expected]
     if missing or extra:
         parts = []
         if missing:
             parts.append(f"missing columns {missing}")
         if extra:
-            parts.append(f"unexpected columns {extra}")
+            parts.append(f"column{'s' if len(extra) > 1 else ''} {', '.join(map(str, extra))} "
+                         f"{'are' if len(extra) > 1 else 'is'} not a variable of layout {layout}")
         raise UnreadableFileError(source_file, f"header does not match layout {layout}: {'; '.join(parts)}")

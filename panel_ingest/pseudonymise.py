@@ -80,15 +80,19 @@ def replace_email_column(frame: pd.DataFrame, column: str, key: bytes) -> pd.Dat
     return out
 
 
-def redact_stray_emails(frame: pd.DataFrame, key: bytes, columns: list[str] | None = None) -> pd.DataFrame:
-    """Replace e-mail-like text in other columns by `email_hash:<hex>` so no address is ever stored.
+REDACTED = "address removed"
 
-    The value then fails its column's checks and the row is quarantined with the hash, not the address.
-    """
+
+def redact_stray_emails(frame: pd.DataFrame, key: bytes | None, columns: list[str] | None = None) -> pd.DataFrame:
+    """Replace every cell holding e-mail-like text (in any of `columns`, default all) by `email_hash:<hex>`
+    (or by `address removed` without a key), so no address is ever stored, not even in a quarantined
+    row's raw_record. The value then fails its column's checks (cell set missing or row kept out, with
+    the hash, not the address, in the audit)."""
     out = frame.copy()
     for column in columns if columns is not None else list(out.columns):
         values = out[column]
         mask = values.map(lambda v: isinstance(v, str) and EMAIL_LIKE.search(v) is not None)
         if mask.any():
-            out.loc[mask, column] = values[mask].map(lambda v: f"email_hash:{email_hash(v, key)}")
+            out.loc[mask, column] = values[mask].map(
+                lambda v: f"email_hash:{email_hash(v, key)}" if key else REDACTED)
     return out

@@ -33,14 +33,18 @@ TABLES: dict[str, dict[str, str]] = {
     "audit.row_accounting": {
         "source_file": "VARCHAR", "partition_key": "VARCHAR", "layout": "VARCHAR", "rows_in": "INTEGER",
         "rows_loaded": "INTEGER", "rows_quarantined": "INTEGER", "file_sha256": "VARCHAR",
-        "loaded_at": "TIMESTAMP"},
+        "loaded_at": "TIMESTAMP", "cells_set_missing": "INTEGER", "field_start": "DATE",
+        "field_start_source": "VARCHAR"},
     "audit.quarantine": {
         "source_file": "VARCHAR", "partition_key": "VARCHAR", "row_number": "INTEGER", "column_name": "VARCHAR",
-        "reason": "VARCHAR", "raw_record": "VARCHAR", "quarantined_at": "TIMESTAMP"},
+        "reason": "VARCHAR", "raw_record": "VARCHAR", "quarantined_at": "TIMESTAMP", "action": "VARCHAR"},
+    "audit.cells_set_missing": {
+        "source_file": "VARCHAR", "partition_key": "VARCHAR", "column_name": "VARCHAR", "reason": "VARCHAR",
+        "n_cells": "INTEGER"},
 }
 SURVEY_TABLES = ["raw.survey_responses", "raw.survey_cells", "raw.survey_invitations"]
 UDI_TABLES = ["raw.udi_applications", "raw.udi_decisions", "raw.udi_valid_permits"]
-AUDIT_TABLES = ["audit.row_accounting", "audit.quarantine"]
+AUDIT_TABLES = ["audit.row_accounting", "audit.quarantine", "audit.cells_set_missing"]
 # Audit rows of survey and UDI partitions are told apart by the folder their file came from.
 SOURCE_PREFIX = {"survey": "survey/%", "udi": "udi/%"}
 PARTITION_COLUMN = {"survey": "wave_id", "udi": "snapshot_date"}
@@ -48,12 +52,15 @@ RAW_TABLES_OF = {"survey": SURVEY_TABLES, "udi": UDI_TABLES}
 
 
 def ensure_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the `raw` and `audit` schemas and tables if missing (never drops anything)."""
+    """Create the `raw` and `audit` schemas and tables if missing, and add columns a build file made by an
+    older version lacks (never drops anything)."""
     con.execute("CREATE SCHEMA IF NOT EXISTS raw")
     con.execute("CREATE SCHEMA IF NOT EXISTS audit")
     for table, columns in TABLES.items():
         body = ", ".join(f'"{name}" {sql_type}' for name, sql_type in columns.items())
         con.execute(f"CREATE TABLE IF NOT EXISTS {table} ({body})")
+        for name, sql_type in columns.items():
+            con.execute(f'ALTER TABLE {table} ADD COLUMN IF NOT EXISTS "{name}" {sql_type}')
 
 
 @dataclass

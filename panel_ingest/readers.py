@@ -15,7 +15,7 @@ import hashlib
 import io
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -39,6 +39,9 @@ class RawFile:
     file_format: str
     frame: pd.DataFrame
     file_sha256: str
+    # Rows kept in `frame` as blanks because they are structurally broken (row number -> reason).
+    row_faults: dict[int, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def columns(self) -> list[str]:
@@ -84,46 +87,77 @@ def cell_text(value) -> str | None:
     return text if text.strip() else None
 
 
-def _frame_from_rows(header: list[str], rows: list[list], source_file: str) -> pd.DataFrame:
-    """Build the text frame; checks the header and the width of every row."""
+WRONG_FIELD_COUNT = "wrong number of fields"
+
+
+def _frame_from_rows(header: list[str], rows: list[list], source_file: str) -> tuple[pd.DataFrame, dict[int, str]]:
+    """Build the text frame; checks the header (named by position, never quoted) and the width of every
+    row. A row with another number of fields than the header is kept as a blank row and returned in the
+    row faults (row number -> reason), so it is quarantined, not the file."""
     if not header or all(h is None or not str(h).strip() for h in header):
         raise UnreadableFileError(source_file, "no header row (empty file)")
     names = [None if h is None else str(h).strip() for h in header]
     blank = [i + 1 for i, n in enumerate(names) if not n]
     if blank:
         raise UnreadableFileError(source_file, f"blank column name in the header at position(s) {blank}")
-    duplicates = sorted({n for n in names if names.count(n) > 1})
-    if duplicates:
-        raise UnreadableFileError(source_file, f"duplicate column names in the header: {duplicates}")
+    repeated = [i + 1 for i, n in enumerate(names) if names.count(n) > 1]
+    if repeated:
+        raise UnreadableFileError(source_file, f"repeated column name in the header at positions {repeated}")
     while rows and all(cell_text(c) is None for c in rows[-1]):
         rows.pop()
     width = len(names)
-    cleaned = []
+    cleaned, faults = [], {}
     for number, row in enumerate(rows, start=1):
         if all(cell_text(c) is None for c in row):
             row = [None] * width
         if len(row) != width:
-            raise UnreadableFileError(
-                source_file, f"ragged row: data row {number} has {len(row)} fields, the header has {width}")
+            faults[number] = f"{WRONG_FIELD_COUNT}: expected {width} fields as in the header, found {len(row)}"
+            row = [None] * width
         cleaned.append([cell_text(c) for c in row])
     frame = pd.DataFrame(cleaned, columns=names, dtype=object)
     frame.index = pd.RangeIndex(1, len(frame) + 1, name=ROW_NUMBER)
-    return frame.astype(object).where(frame.notna(), None)
+    return frame.astype(object).where(frame.notna(), None), faults
 
 
-def decode_text(data: bytes, source_file: str) -> str:
-    """UTF-8 (with or without BOM), else Windows-1252 (Excel's CSV export); binary data is refused."""
+def _stray_bytes(data: bytes) -> tuple[str, list[int]]:
+    """Decode UTF-8 whose few invalid bytes are Windows-1252 (one cell typed in Excel): each such byte is
+    decoded as Windows-1252; returns the text and the 0-based offsets of those bytes."""
+    offsets: list[int] = []
+    parts: list[str] = []
+    position = 0
+    while True:
+        try:
+            parts.append(data[position:].decode("utf-8"))
+            return "".join(parts), offsets
+        except UnicodeDecodeError as error:
+            parts.append(data[position:position + error.start].decode("utf-8"))
+            bad = position + error.start
+            offsets.append(bad)
+            parts.append(data[bad:bad + 1].decode("cp1252", errors="replace"))
+            position = bad + 1
+
+
+def decode_text(data: bytes, source_file: str, warnings: list[str] | None = None) -> str:
+    """UTF-8 (with or without BOM), else Windows-1252 (Excel's CSV export); binary data is refused.
+
+    A UTF-8 file with a few stray Windows-1252 bytes (its other non-ASCII text is valid UTF-8) is decoded
+    as UTF-8 with those bytes read as Windows-1252, and a warning names each byte's line and offset."""
     if b"\x00" in data:
         raise UnreadableFileError(source_file, "binary data (NUL bytes), not a text CSV file")
-    text = None
-    for encoding in ("utf-8-sig", "cp1252"):
-        try:
-            text = data.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    if text is None:
-        raise UnreadableFileError(source_file, "not text in UTF-8 or Windows-1252 encoding")
+    body = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        text, offsets = _stray_bytes(body)
+        multibyte = sum(1 for b in body if b >= 0xC2) - len(offsets)
+        if multibyte <= 0:  # nothing in the file is UTF-8: the whole file is Windows-1252
+            text = body.decode("cp1252", errors="replace")
+        elif warnings is not None:
+            skip = len(data) - len(body)
+            newline = b"\n"
+            where = ", ".join(f"line {body.count(newline, 0, o) + 1} byte {o + skip}" for o in offsets[:10])
+            warnings.append(f"{source_file}: {len(offsets)} byte(s) not valid UTF-8, read as Windows-1252 "
+                            f"({where}{', ...' if len(offsets) > 10 else ''}); check those cells")
     if BINARY_CHARS.search(text):
         raise UnreadableFileError(source_file, "binary data (control characters), not a text CSV file")
     return text
@@ -145,16 +179,19 @@ def read_csv_file(path: Path, source_file: str) -> RawFile:
         data = Path(path).read_bytes()
     except OSError as exc:
         raise UnreadableFileError(source_file, f"cannot open file: {exc.strerror}") from exc
-    text = decode_text(data, source_file)
+    warnings: list[str] = []
+    if not data.strip():
+        raise UnreadableFileError(source_file, "empty file (no header row)")
+    text = decode_text(data, source_file, warnings)
     delimiter = detect_delimiter(text, source_file)
     try:
         rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
     except csv.Error as exc:
-        raise UnreadableFileError(source_file, f"malformed CSV: {exc}") from exc
+        raise UnreadableFileError(source_file, "malformed CSV (an unclosed quote or a field over the size limit)") from exc
     if not rows:
-        raise UnreadableFileError(source_file, "no header row (empty file)")
-    frame = _frame_from_rows(rows[0], rows[1:], source_file)
-    return RawFile(source_file, Path(path), "csv", frame, hashlib.sha256(data).hexdigest())
+        raise UnreadableFileError(source_file, "empty file (no header row)")
+    frame, faults = _frame_from_rows(rows[0], rows[1:], source_file)
+    return RawFile(source_file, Path(path), "csv", frame, hashlib.sha256(data).hexdigest(), faults, warnings)
 
 
 def _xlsx_cell_text(cell) -> str | None:
@@ -188,14 +225,12 @@ def read_xlsx_file(path: Path, source_file: str) -> RawFile:
         header = header[:-1]
     width = len(header)
     data_rows = []
-    for number, row in enumerate(rows[1:], start=1):
+    for row in rows[1:]:
         extra = [c for c in row[width:] if c is not None]
-        if extra:
-            raise UnreadableFileError(
-                source_file, f"ragged row: data row {number} has values beyond the {width} header columns")
-        data_rows.append(list(row[:width]) + [None] * (width - len(row[:width])))
-    frame = _frame_from_rows(header, data_rows, source_file)
-    return RawFile(source_file, Path(path), "xlsx", frame, file_sha256(path))
+        # A value beyond the header's columns makes the row too long: kept as is, it becomes a row fault.
+        data_rows.append(list(row) if extra else list(row[:width]) + [None] * (width - len(row[:width])))
+    frame, faults = _frame_from_rows(header, data_rows, source_file)
+    return RawFile(source_file, Path(path), "xlsx", frame, file_sha256(path), faults)
 
 
 def read_sav_file(path: Path, source_file: str) -> RawFile:
@@ -205,11 +240,11 @@ def read_sav_file(path: Path, source_file: str) -> RawFile:
     try:
         data, _meta = pyreadstat.read_sav(str(path), apply_value_formats=False)
     except Exception as exc:  # pyreadstat raises ReadstatError/PyreadstatError and OSError
-        raise UnreadableFileError(source_file, f"not a readable SPSS .sav file ({exc})") from exc
+        raise UnreadableFileError(source_file, f"not a readable SPSS .sav file ({type(exc).__name__})") from exc
     header = list(data.columns)
     rows = [[v for v in record] for record in data.astype(object).itertuples(index=False, name=None)]
-    frame = _frame_from_rows(header, rows, source_file)
-    return RawFile(source_file, Path(path), "sav", frame, file_sha256(path))
+    frame, faults = _frame_from_rows(header, rows, source_file)
+    return RawFile(source_file, Path(path), "sav", frame, file_sha256(path), faults)
 
 
 READERS = {".csv": read_csv_file, ".xlsx": read_xlsx_file, ".sav": read_sav_file}

@@ -1,6 +1,7 @@
 """Ingest one survey wave: responses (any layout, CSV/XLSX/SAV) and invitations into `raw`, with audit."""
 from __future__ import annotations
 
+import hashlib
 import logging
 from datetime import datetime
 from pathlib import Path
@@ -17,36 +18,51 @@ from panel_ingest.quarantine import validate_rows
 from panel_ingest.raw_tables import PartitionLoad, replace_partition
 from panel_ingest.readers import READERS, RawFile, read_csv_file, read_table_file, relative_name
 from panel_ingest.results import FileIngestResult
+from panel_ingest.waves import wave_context
 from validation.schemas.survey import (
-    EMAIL_CONCEPT, INVITATION_COLUMNS, RESPONSE_ID_CONCEPT, invitations_schema, schema_for_wave,
+    EMAIL_CONCEPT, INVITATION_COLUMNS, RESPONSE_ID_CONCEPT, SUBMITTED_AT_CONCEPT, invitations_schema,
+    month_order_failures, schema_for_wave, structural_columns,
 )
 
 log = logging.getLogger(__name__)
 RESPONSES_STEM = "responses"
 INVITATIONS_FILE = "invitations.csv"
 INVITATIONS_LAYOUT = "invitations"
+OFFICE_LOCK_PREFIX = "~$"  # Excel/Word keep `~$<name>` beside a file that is open; it is not a delivery
 
 
-def wave_files(folder: Path, raw_dir: Path) -> tuple[Path, Path | None]:
+def wave_files(folder: Path, raw_dir: Path, warnings: list[str] | None = None) -> tuple[Path, Path | None]:
     """The wave's response file (`responses.csv|.xlsx|.sav`, exactly one) and `invitations.csv` if present.
-    Any other file is refused, so nothing delivered is silently skipped (hidden dotfiles are ignored)."""
+    Any other file is refused, so nothing delivered is silently skipped (hidden dotfiles are ignored, and
+    office lock files `~$...` are ignored with a warning)."""
+    folder_name = relative_name(folder, raw_dir)
     if not folder.is_dir():
-        raise FileNotFoundError(f"no wave folder {folder}")
+        raise UnreadableFileError(folder_name, "no such wave folder")
     files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+    locks = [p for p in files if p.name.startswith(OFFICE_LOCK_PREFIX)]
+    for lock in locks:
+        message = (f"{relative_name(lock, raw_dir)}: office lock file ignored (the file is open in Excel or Word "
+                   "somewhere; close it so the export is complete)")
+        log.warning(message)
+        if warnings is not None:
+            warnings.append(message)
+    files = [p for p in files if p not in locks]
     responses = [p for p in files if p.stem == RESPONSES_STEM and p.suffix.lower() in READERS]
     invitations = [p for p in files if p.name == INVITATIONS_FILE]
     unexpected = [p for p in files if p not in responses and p not in invitations]
-    folder_name = relative_name(folder, raw_dir)
     if unexpected:
         raise UnreadableFileError(relative_name(unexpected[0], raw_dir),
                                   "unexpected file in a wave folder (expected responses.csv|xlsx|sav and invitations.csv)")
-    if len(responses) != 1:
+    if not responses:
+        raise UnreadableFileError(folder_name, "the required response file is missing: expected one "
+                                               "responses.csv, responses.xlsx or responses.sav")
+    if len(responses) > 1:
         raise UnreadableFileError(folder_name, f"expected exactly one responses.csv|xlsx|sav, found {len(responses)}")
     return responses[0], (invitations[0] if invitations else None)
 
 
 def pseudonymised_frame(raw: RawFile, email_column: str | None, hmac_key: bytes) -> pd.DataFrame:
-    """The file's rows with the e-mail column as hash + Bloom and e-mail-like text elsewhere redacted."""
+    """The file's rows with the e-mail column as hash + Bloom and e-mail-like text elsewhere hashed."""
     frame = raw.frame
     if email_column:
         frame = replace_email_column(frame, email_column, hmac_key)
@@ -60,17 +76,35 @@ def _email_labels(email_column: str | None) -> dict[str, str]:
     return {HASH_COLUMN: email_column, BLOOM_COLUMN: email_column} if email_column else {}
 
 
+def _log_warnings(warnings: list[str]) -> None:
+    for message in warnings:
+        log.warning(message)
+
+
 def ingest_responses(load: PartitionLoad, path: Path, raw_dir: Path, wave_id: str, hmac_key: bytes,
-                     codebook: Codebook, loaded_at: datetime) -> FileIngestResult:
-    """Read, pseudonymise, validate one response file; add its rows, cells and audit to `load`."""
+                     codebook: Codebook, loaded_at: datetime, invited_at: pd.Series | None = None
+                     ) -> FileIngestResult:
+    """Read, pseudonymise, validate one response file; add its rows, cells and audit to `load`.
+
+    Structural faults (required variables: id, submission time, completion; repeated id; test
+    submission; wrong number of fields) keep the row out; any other invalid cell is set missing."""
     raw = read_table_file(path, raw_dir)
+    if raw.frame.empty:
+        raise UnreadableFileError(raw.source_file, "no data rows: the required response file holds only a header")
     layout = detect_layout(codebook, wave_id, raw.columns, raw.source_file)
     check_header(codebook, layout, raw.columns, raw.source_file)
     email_column = codebook.variable_of_concept(layout, EMAIL_CONCEPT)
     frame = pseudonymised_frame(raw, email_column, hmac_key)
-    wave = codebook.wave(wave_id)
-    schema = schema_for_wave(layout, wave["field_start"] if wave else None, codebook)
-    result = validate_rows(frame, schema, raw.source_file, _email_labels(email_column))
+    time_column = codebook.variable_of_concept(layout, SUBMITTED_AT_CONCEPT)
+    wave = wave_context(wave_id, codebook.waves, frame[time_column] if time_column else None, invited_at)
+    warnings = list(raw.warnings)
+    if wave.field_start_inferred:
+        warnings.append(f"{raw.source_file}: wave {wave_id} is not in survey_waves.csv; field start "
+                        f"{wave.field_start or 'unknown'} ({wave.field_start_source})")
+    schema = schema_for_wave(layout, wave.wave_year, wave.field_start, codebook)
+    cell_columns = set(schema.columns) - structural_columns(layout, codebook)
+    result = validate_rows(frame, schema, raw.source_file, _email_labels(email_column), cell_columns=cell_columns,
+                           row_faults=raw.row_faults, cross_cell=lambda f: month_order_failures(f, layout, codebook))
     valid = result.valid
     id_column = codebook.variable_of_concept(layout, RESPONSE_ID_CONCEPT)
     response_ids = valid[id_column]
@@ -84,41 +118,71 @@ def ingest_responses(load: PartitionLoad, path: Path, raw_dir: Path, wave_id: st
     cells = answers.reset_index().melt(id_vars=["row_number"], var_name="variable", value_name="value")
     cells["response_id"] = cells["row_number"].map(response_ids)
     load.add("raw.survey_cells", cells.assign(wave_id=wave_id, source_file=raw.source_file))
-    return record_file_audit(load, raw, layout, frame, result, loaded_at, email_column)
+    outcome = record_file_audit(load, raw, layout, frame, result, loaded_at, email_column, wave)
+    outcome.warnings = warnings
+    return outcome
+
+
+def _empty_file_result(load: PartitionLoad, path: Path, source_file: str, layout: str,
+                       loaded_at: datetime) -> FileIngestResult:
+    """An optional file delivered empty: accounted for with zero rows and a warning."""
+    sha = hashlib.sha256(path.read_bytes()).hexdigest()
+    load.add("audit.row_accounting", pd.DataFrame([{
+        "source_file": source_file, "partition_key": load.key, "layout": layout, "rows_in": 0, "rows_loaded": 0,
+        "rows_quarantined": 0, "file_sha256": sha, "loaded_at": loaded_at, "cells_set_missing": 0,
+        "field_start": None, "field_start_source": None}]))
+    warning = f"{source_file}: empty optional file, loaded zero rows"
+    return FileIngestResult(source_file, layout, 0, 0, 0, sha, warnings=[warning])
 
 
 def ingest_invitations(load: PartitionLoad, path: Path, raw_dir: Path, wave_id: str, hmac_key: bytes,
-                       loaded_at: datetime) -> FileIngestResult:
-    """Read, pseudonymise, validate a wave's invitations.csv; add its rows and audit to `load`."""
-    raw = read_csv_file(path, relative_name(path, raw_dir))
+                       loaded_at: datetime) -> tuple[FileIngestResult, pd.Series | None]:
+    """Read, pseudonymise, validate a wave's invitations.csv; add its rows and audit to `load`.
+    Returns the result and the loaded `invited_at` values (to infer a field start). An empty file loads
+    zero rows with a warning; a file without the expected header fails, naming the file and the header."""
+    source_file = relative_name(path, raw_dir)
+    if not path.read_bytes().strip():
+        return _empty_file_result(load, path, source_file, INVITATIONS_LAYOUT, loaded_at), None
+    raw = read_csv_file(path, source_file)
     if sorted(raw.columns) != sorted(INVITATION_COLUMNS):
-        raise UnreadableFileError(raw.source_file, f"header {raw.columns} is not {INVITATION_COLUMNS}")
+        raise UnreadableFileError(raw.source_file, f"the first line is not the expected header "
+                                                   f"{','.join(INVITATION_COLUMNS)} (is the header row missing?)")
     frame = pseudonymised_frame(raw, "email", hmac_key)
-    result = validate_rows(frame, invitations_schema(), raw.source_file, _email_labels("email"))
+    result = validate_rows(frame, invitations_schema(), raw.source_file, _email_labels("email"),
+                           row_faults=raw.row_faults)
     valid = result.valid.reset_index()
     load.add("raw.survey_invitations", valid.assign(wave_id=wave_id, source_file=raw.source_file, loaded_at=loaded_at))
-    return record_file_audit(load, raw, INVITATIONS_LAYOUT, frame, result, loaded_at, "email")
+    outcome = record_file_audit(load, raw, INVITATIONS_LAYOUT, frame, result, loaded_at, "email")
+    outcome.warnings = list(raw.warnings)
+    return outcome, result.valid["invited_at"]
 
 
 def ingest_survey_wave(con: duckdb.DuckDBPyConnection, raw_dir: Path, wave_id: str, hmac_key: bytes,
                        *, codebook: Codebook | None = None) -> list[FileIngestResult]:
-    """Load one wave folder `raw/survey/<wave_id>/`: valid rows to `raw.survey_responses`/`survey_cells`/
-    `survey_invitations`, failing cells to `audit.quarantine`, one `audit.row_accounting` row per file.
+    """Load one wave folder `raw/survey/<wave_id>/`: loaded rows to `raw.survey_responses`/`survey_cells`/
+    `survey_invitations`, kept-out rows and cells set missing to `audit.quarantine`, counts to
+    `audit.cells_set_missing`, one `audit.row_accounting` row per file. Returns the response file's result
+    first (its `wave` says where the field start came from), then the invitations'.
 
     The wave's previous rows are replaced in one transaction, so re-running is idempotent; an unreadable
-    file raises UnreadableFileError before anything is written. A wave missing from survey_waves.csv is
-    matched to a layout by its header and gets no field-period (test submission) filter.
+    file raises UnreadableFileError before anything is written. The wave's number and year come from the
+    folder name, its layout from the header; survey_waves.csv only adds the field period (else inferred).
     """
     codebook = codebook or default_codebook()
     raw_dir = Path(raw_dir)
-    responses_path, invitations_path = wave_files(raw_dir / "survey" / wave_id, raw_dir)
+    folder_warnings: list[str] = []
+    responses_path, invitations_path = wave_files(raw_dir / "survey" / wave_id, raw_dir, folder_warnings)
     loaded_at = utc_now()
     load = PartitionLoad("survey", wave_id)
-    results = [ingest_responses(load, responses_path, raw_dir, wave_id, hmac_key, codebook, loaded_at)]
+    invitations, invited_at = None, None
     if invitations_path is not None:
-        results.append(ingest_invitations(load, invitations_path, raw_dir, wave_id, hmac_key, loaded_at))
+        invitations, invited_at = ingest_invitations(load, invitations_path, raw_dir, wave_id, hmac_key, loaded_at)
+    responses = ingest_responses(load, responses_path, raw_dir, wave_id, hmac_key, codebook, loaded_at, invited_at)
+    responses.warnings = folder_warnings + responses.warnings
+    results = [responses] + ([invitations] if invitations is not None else [])
     replace_partition(con, load)
     for result in results:
-        log.info("%s: %d rows in, %d loaded, %d quarantined", result.source_file, result.rows_in,
-                 result.rows_loaded, result.rows_quarantined)
+        _log_warnings(result.warnings)
+        log.info("%s: %d rows in, %d loaded, %d quarantined, %d cells set missing", result.source_file,
+                 result.rows_in, result.rows_loaded, result.rows_quarantined, result.cells_set_missing)
     return results

@@ -114,13 +114,27 @@ def test_binary_garbage_csv_names_the_file(raw):
         read_table_file(path, raw)
 
 
-def test_ragged_row_names_the_file_and_row(raw):
-    path = write_w1_csv(raw / "survey/w1_2022/responses.csv", [w1_row(1), w1_row(2)])
+def test_ragged_row_costs_that_row_not_the_file(raw):
+    path = write_w1_csv(raw / "survey/w1_2022/responses.csv", [w1_row(1), w1_row(2), w1_row(3)])
     lines = path.read_text(encoding="utf-8").splitlines()
     lines[2] += ",extra"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    with pytest.raises(UnreadableFileError, match=r"responses\.csv: ragged row: data row 2 has 19 fields"):
-        read_table_file(path, raw)
+    result = read_table_file(path, raw)
+    assert result.row_faults == {2: "wrong number of fields: expected 18 fields as in the header, found 19"}
+    assert result.frame.loc[2].isna().all() and result.frame.loc[3, "svar_id"] == "3"
+
+
+def test_stray_windows_1252_byte_in_a_utf8_file_is_decoded_with_its_position(raw):
+    path = write_w1_csv(raw / "survey/w1_2022/responses.csv", [w1_row(1, kommune="Tromsø"), w1_row(2)])
+    data = path.read_bytes()
+    assert "Tromsø".encode("utf-8") in data
+    data = data.replace(b"B\xc3\xa6rum", b"B\xe6rum", 1)  # row 2 typed in Excel
+    path.write_bytes(data)
+    result = read_table_file(path, raw)
+    assert result.frame.loc[1, "kommune"] == "Tromsø" and result.frame.loc[2, "kommune"] == "Bærum"
+    offset = data.index(b"\xe6")
+    assert result.warnings == [f"survey/w1_2022/responses.csv: 1 byte(s) not valid UTF-8, read as Windows-1252 "
+                               f"(line 3 byte {offset}); check those cells"]
 
 
 def test_udi_file_with_wrong_header_is_unreadable(raw):
@@ -161,7 +175,7 @@ def test_xlsx_without_a_data_sheet_reads_the_first_sheet(raw):
     assert list(frame.columns) == ["RespondentID", "Finished"] and frame.loc[1, "Finished"] == "FALSE"
 
 
-def test_xlsx_row_with_values_beyond_the_header_is_ragged(raw):
+def test_xlsx_row_with_values_beyond_the_header_is_a_row_fault(raw):
     import openpyxl
 
     path = raw / "survey/w2_2023/responses.xlsx"
@@ -171,8 +185,9 @@ def test_xlsx_row_with_values_beyond_the_header_is_ragged(raw):
     workbook.active.append(["R_000000000000001", True])
     workbook.active.append(["R_000000000000002", True, "stray"])
     workbook.save(path)
-    with pytest.raises(UnreadableFileError, match=r"responses\.xlsx: ragged row: data row 2"):
-        read_table_file(path, raw)
+    result = read_table_file(path, raw)
+    assert result.row_faults == {2: "wrong number of fields: expected 2 fields as in the header, found 3"}
+    assert result.frame.loc[1, "RespondentID"] == "R_000000000000001"
 
 
 def test_unsupported_extension_is_unreadable(raw):

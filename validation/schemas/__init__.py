@@ -1,16 +1,15 @@
-"""pandera schemas of every raw source layout (shared strict/coerce base `RawTextModel`)."""
+"""pandera schemas of every raw source layout (survey layouts built from the codebook; shared base `RawTextModel`)."""
 from validation.schemas.base import RawTextModel
 from validation.schemas.survey import (
-    LAYOUT_MODELS, SurveyInvitations, W1ResponsesCsv, W2ResponsesXlsx, W3ResponsesSav, invitations_schema,
-    layout_schema, schema_for_layout, schema_for_wave, validated_columns,
+    SurveyInvitations, invitations_schema, month_order_failures, schema_for_layout, schema_for_wave,
+    structural_columns, validated_columns,
 )
 from validation.schemas.udi import (
     UdiApplications, UdiDecisions, UdiValidPermits, applications_schema, decisions_schema, permits_schema,
 )
 
 __all__ = [
-    "RawTextModel", "W1ResponsesCsv", "W2ResponsesXlsx", "W3ResponsesSav", "SurveyInvitations",
-    "UdiApplications", "UdiDecisions", "UdiValidPermits", "LAYOUT_MODELS", "schema_for_layout",
-    "schema_for_wave", "layout_schema", "validated_columns", "invitations_schema", "applications_schema",
-    "decisions_schema", "permits_schema",
+    "RawTextModel", "SurveyInvitations", "UdiApplications", "UdiDecisions", "UdiValidPermits",
+    "schema_for_layout", "schema_for_wave", "structural_columns", "month_order_failures", "validated_columns",
+    "invitations_schema", "applications_schema", "decisions_schema", "permits_schema",
 ]

@@ -98,3 +98,96 @@ def label_in(series: pd.Series, *, labels) -> pd.Series:
     """One of `labels`, ignoring case and spacing."""
     allowed = {normalise_label(label) for label in labels}
     return series.map(lambda v: normalise_label(v) in allowed)
+
+
+MONTH_FORMATS = {"month_yyyy_mm": "%Y-%m", "month_mm_yyyy": "%m/%Y", "date": "%Y-%m-%d"}
+
+
+def month_numbers(series: pd.Series, value_type: str) -> pd.Series:
+    """Months as `year * 12 + month - 1` (float, NaN where the text does not parse) for a month value type.
+    A `timestamp` value gives the month of its date."""
+    text = series.astype(object).where(series.notna(), None).astype(str)
+    if value_type == "timestamp":
+        parsed = pd.to_datetime(text.where(text.str.match(TIMESTAMP_TEXT.pattern)), format=TIMESTAMP_FORMAT,
+                                errors="coerce")
+    else:
+        parsed = pd.to_datetime(text, format=MONTH_FORMATS[value_type], errors="coerce")
+    return parsed.dt.year * 12 + parsed.dt.month - 1
+
+
+def _month_strategy(pandera_dtype, strategy=None, *, value_type, earliest):
+    year, month = (int(part) for part in earliest.split("-"))
+    months = st.integers(min_value=year * 12 + month - 1, max_value=STRATEGY_MAX.year * 12 + 11)
+    text = months.map(lambda m: date(m // 12, m % 12 + 1, 1).strftime(MONTH_FORMATS[value_type]))
+    if strategy is None:
+        return text
+    return strategy.filter(lambda v: month_from(pd.Series([v]), value_type=value_type, earliest=earliest).all())
+
+
+@extensions.register_check_method(statistics=["value_type", "earliest"], strategy=_month_strategy)
+def month_from(series: pd.Series, *, value_type, earliest) -> pd.Series:
+    """A month not before `earliest` (`YYYY-MM`); text that does not parse is left to the format check."""
+    year, month = (int(part) for part in earliest.split("-"))
+    months = month_numbers(series, value_type)
+    return months.isna() | (months >= year * 12 + month - 1)
+
+
+def _day_strategy(pandera_dtype, strategy=None, *, day):
+    start = datetime.fromisoformat(day)
+    if strategy is None:
+        return st.datetimes(min_value=start, max_value=STRATEGY_MAX).map(lambda d: d.strftime(TIMESTAMP_FORMAT))
+    return strategy.filter(lambda v: str(v) >= start.strftime(TIMESTAMP_FORMAT))
+
+
+@extensions.register_check_method(statistics=["day"], strategy=_day_strategy)
+def submitted_from(series: pd.Series, *, day) -> pd.Series:
+    """A date-time on or after `day` (the field start); text that does not parse is left to `timestamp_text`."""
+    parsed = _parse_timestamps(series)
+    return parsed.isna() | (parsed >= pd.Timestamp(day))
+
+
+def _name_key(text) -> str | None:
+    from panel_ingest.municipality_names import normalise_label as municipality_key
+    return municipality_key(text)
+
+
+def _known_name_strategy(pandera_dtype, strategy=None, *, keys):
+    if strategy is None:
+        return st.sampled_from(sorted(keys))
+    allowed = set(keys)
+    return strategy.filter(lambda v: _name_key(v) in allowed)
+
+
+@extensions.register_check_method(statistics=["keys"], strategy=_known_name_strategy)
+def name_known(series: pd.Series, *, keys) -> pd.Series:
+    """A name whose matching key (`normalise_label`: lower case, no spaces) is one of `keys`."""
+    allowed = set(keys)
+    return series.map(lambda v: _name_key(v) in allowed)
+
+
+def _unambiguous_strategy(pandera_dtype, strategy=None, *, ambiguous_keys):
+    excluded = set(ambiguous_keys)
+    if strategy is None:
+        return st.text(alphabet="abcdefghijklmnopqrstuvwxyz", min_size=3).filter(lambda v: _name_key(v) not in excluded)
+    return strategy.filter(lambda v: _name_key(v) not in excluded)
+
+
+@extensions.register_check_method(statistics=["ambiguous_keys"], strategy=_unambiguous_strategy)
+def name_unambiguous(series: pd.Series, *, ambiguous_keys) -> pd.Series:
+    """A name whose matching key is not one that fits several municipalities (`Våler`, `Herøy`)."""
+    excluded = set(ambiguous_keys)
+    return series.map(lambda v: _name_key(v) not in excluded)
+
+
+def _padded_code_strategy(pandera_dtype, strategy=None, *, codes):
+    if strategy is None:
+        return st.sampled_from(sorted(codes))
+    allowed = set(codes)
+    return strategy.filter(lambda v: str(v).strip().zfill(4) in allowed)
+
+
+@extensions.register_check_method(statistics=["codes"], strategy=_padded_code_strategy)
+def code_in_padded(series: pd.Series, *, codes) -> pd.Series:
+    """One of `codes` (4-digit) once left-padded with zeros (`301` from a numeric SPSS variable is `0301`)."""
+    allowed = set(codes)
+    return series.map(lambda v: str(v).strip().isdigit() and str(v).strip().zfill(4) in allowed)
