@@ -1,11 +1,13 @@
-"""Command line: `python -m synthetic_panel --out data/raw --scale 1 --seed 20220601 [--mess 1.0]`."""
+"""Command line: `python -m synthetic_panel --out data/raw [--scale 1] [--seed 20220601] [--mess 1.0] [--waves 3]
+[--municipalities sample|all] [--udi-from YYYY-MM-DD] [--w1-return-share 0.25]` (see `--help`)."""
 from __future__ import annotations
 
 import argparse
 import json
 import sys
 
-from synthetic_panel.generate import W1_DELIMITERS, W1_ENCODINGS, generate
+from synthetic_panel import config
+from synthetic_panel.generate import MUNICIPALITY_POOLS, W1_DELIMITERS, W1_ENCODINGS, generate
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -18,12 +20,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--w1-encoding", choices=W1_ENCODINGS, default="utf-8-sig",
                         help="encoding of the w1 CSV; cp1252 writes English oblast labels (default utf-8-sig)")
     parser.add_argument("--w1-delimiter", choices=W1_DELIMITERS, default=";", help="w1 CSV delimiter (default ;)")
+    parser.add_argument("--waves", type=int, default=3,
+                        help=f"number of waves, 3-{config.MAX_WAVES}: waves 4.. are w4_2025, w5_2026, ... in the w3 "
+                             "SPSS layout, fielded each autumn; w1-w3 stay byte-identical (default 3)")
+    parser.add_argument("--municipalities", choices=MUNICIPALITY_POOLS, default="sample",
+                        help="where respondents live: the generator's 26-municipality sample, or all of Norway's "
+                             "municipalities (more in the big ones) (default sample)")
+    parser.add_argument("--udi-from", metavar="YYYY-MM-DD", default=None,
+                        help="first UDI snapshot folder to write: a history that starts late, as on a new "
+                             "installation (default: all, from 2022-04-05)")
+    parser.add_argument("--w1-return-share", type=float, default=None, metavar="SHARE",
+                        help="share of w1 respondents who plan to return as soon as the war ends, e.g. 0.65 "
+                             "(the stay share is kept at 0.20 where it fits; default 0.25, the published figure)")
     parser.add_argument("--force", action="store_true",
                         help="overwrite survey/ and udi/ even if the folder looks like a real delivery (no _truth/)")
     args = parser.parse_args(argv)
     try:
         summary = generate(args.out, scale=args.scale, seed=args.seed, mess=args.mess,
-                           w1_encoding=args.w1_encoding, w1_delimiter=args.w1_delimiter, force=args.force)
+                           w1_encoding=args.w1_encoding, w1_delimiter=args.w1_delimiter, force=args.force,
+                           waves=args.waves, municipalities=args.municipalities, udi_from=args.udi_from,
+                           w1_return_share=args.w1_return_share)
     except ValueError as error:
         parser.error(str(error))
     print(json.dumps(summary, indent=2, ensure_ascii=False))

@@ -3,7 +3,9 @@
 Each kind of mess happens at `config.MESS_RATES[kind] * mess` and is drawn from its own random stream, so
 the clean responses of record (the calibrated base) are the same at every mess level. Defects that the
 ingest must quarantine (test rows, out-of-range values, unknown codes, repeated ids) only ever sit on
-extra rows (duplicates, partials, tests), never on a person's response of record.
+extra rows (duplicates, partials, tests). Optional-cell defects on responses of record, municipality names
+as people type them and the `_truth/defects.csv` list come from `synthetic_panel.defects`, with streams of
+their own. Waves after w3 use streams of their own too (`run_wave`), so adding waves changes nothing before.
 """
 from __future__ import annotations
 
@@ -14,6 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from synthetic_panel import config
+from synthetic_panel.config import layout_of
+from synthetic_panel.defects import UNKNOWN_CODES, CellDefects
 from synthetic_panel.panel import INVITATIONS_SENT, W1, W2, W3, Panel, Response, draw_arrival, record_answers, submit_time
 from synthetic_panel.people import choose, draw_person, make_email, month_index
 
@@ -22,12 +26,6 @@ QUESTION_ORDER = {
          "partner", "network", "war_duration", "aspiration", "working", "email", "consent"],
     "later": ["language", "gender", "birth_year", "oblast", "arrival", "country", "kommune", "left", "aspiration",
               "reasons", "children_norway", "partner", "working", "email", "consent"],
-}
-# Codes that are not in the layout's list, per concept (rendered verbatim by the writers).
-UNKNOWN_CODES = {
-    W1: {"gender": 4, "aspiration": 7, "partner": 8, "war_duration": 5},
-    W2: {"gender": "Prefer not to answer", "country": 4, "aspiration": 9, "language": "German"},
-    W3: {"gender": 4, "aspiration": 8, "country": 7, "language": 9},
 }
 DOMAIN_TYPOS = {"gmail.com": ["gmial.com", "gmal.com", "gmail.co", "gmai.com"], "ukr.net": ["urk.net", "ukr.nte"],
                 "outlook.com": ["outlok.com"], "yahoo.com": ["yaho.com"], "hotmail.com": ["hotmial.com"]}
@@ -92,16 +90,22 @@ def oblast_label_variant(label: str, variant: int) -> str:
 class MessMaker:
     """Adds mess to one clean panel, wave by wave, and issues the invitations."""
 
-    def __init__(self, panel: Panel, mess: float, rng: np.random.Generator, token_rng: np.random.Generator):
+    def __init__(self, panel: Panel, mess: float, rng: np.random.Generator, token_rng: np.random.Generator,
+                 cells: CellDefects):
         self.panel = panel
         self.mess = mess
         self.rng = rng
         self.token_rng = token_rng
+        self.cells = cells
         self.invitations: dict[str, list[Invitation]] = {}
         self.used_tokens: set[str] = set()
         self.taken_emails = {p.email for p in panel.persons.values()}
 
     # ---- helpers ------------------------------------------------------------------------------------------
+    def waves_before(self, wave_id: str) -> list[str]:
+        waves = list(self.panel.responses)
+        return waves[: waves.index(wave_id)]
+
     def records(self, wave_id: str) -> list[Response]:
         return [r for r in self.panel.responses[wave_id] if r.kind == "record"]
 
@@ -113,11 +117,10 @@ class MessMaker:
                 return token
 
     def new_person(self, wave_id: str):
-        pid = f"P{self.panel.next_person_number:06d}"
-        self.panel.next_person_number += 1
+        pid = f"P{len(self.panel.persons) + 1:06d}"
         year = int(wave_id[-4:])
         person = draw_person(self.rng, pid, wave_id, draw_arrival(self.rng, wave_id), self.taken_emails,
-                             {"female": 0.7, "male": 0.28, "other": 0.02}, year)
+                             {"female": 0.7, "male": 0.28, "other": 0.02}, year, self.panel.core.kommuner)
         person.aspiration[wave_id] = choose(self.rng, {"return_asap": 0.2, "uncertain": 0.6, "stay_norway": 0.2})
         person.working[wave_id] = bool(self.rng.random() < 0.3)
         person.consent[wave_id] = None
@@ -134,17 +137,19 @@ class MessMaker:
     def earlier(self, record: Response, max_hours: float) -> dt.datetime:
         """A time before the record's, still inside the field period (after the invitation for token answers)."""
         opens = INVITATIONS_SENT if record.channel == "token" else dt.time(0, 1)
-        start = dt.datetime.combine(config.FIELD_PERIODS[record.wave_id][0], opens) + dt.timedelta(minutes=1)
+        start = dt.datetime.combine(config.field_period(record.wave_id)[0], opens) + dt.timedelta(minutes=1)
         room = (record.submitted - start).total_seconds()
         seconds = min(self.rng.uniform(300, max_hours * 3600), max(room * 0.9, 60))
         return record.submitted - dt.timedelta(seconds=int(seconds))
 
     # ---- invitations --------------------------------------------------------------------------------------
     def invite(self, wave_id: str) -> None:
-        """One invitation per consenting address of the earlier waves (the latest address of a person wins)."""
-        start = dt.datetime.combine(config.FIELD_PERIODS[wave_id][0], INVITATIONS_SENT)
-        earlier_waves = [W1] if wave_id == W2 else [W1, W2]
-        withdrawn = {r.person_id for r in self.records(W2) if r.answers.get("consent") is False} if wave_id == W3 else set()
+        """One invitation per consenting address of the earlier waves (the latest address of a person wins),
+        except to those who withdrew their consent when they last answered."""
+        start = dt.datetime.combine(config.field_period(wave_id)[0], INVITATIONS_SENT)
+        earlier_waves = self.waves_before(wave_id)
+        last_consent = {r.person_id: r.answers.get("consent") for w in earlier_waves for r in self.records(w)}
+        withdrawn = {pid for pid, consent in last_consent.items() if consent is False}
         invitations: list[Invitation] = []
         seen: set[tuple[str, str]] = set()
         for source in earlier_waves:
@@ -186,7 +191,7 @@ class MessMaker:
 
     def last_typed_email(self, pid: str, before_wave: str) -> str | None:
         typed = None
-        for wave_id in config.WAVES[: config.WAVES.index(before_wave)]:
+        for wave_id in self.waves_before(before_wave):
             for r in self.records(wave_id):
                 if r.person_id == pid and r.answers.get("email"):
                     typed = r.answers["email"]
@@ -266,10 +271,10 @@ class MessMaker:
 
     def add_test_rows(self, wave_id: str) -> None:
         n_rows = len(self.panel.responses[wave_id])
-        start = config.FIELD_PERIODS[wave_id][0]
+        start = config.field_period(wave_id)[0]
         for i in range(count_for("test_submission", self.mess, n_rows)):
             template = draw_person(self.rng, "P000000", wave_id, draw_arrival(self.rng, wave_id), set(),
-                                   {"female": 0.5, "male": 0.5}, int(wave_id[-4:]))
+                                   {"female": 0.5, "male": 0.5}, int(wave_id[-4:]), self.panel.core.kommuner)
             template.aspiration[wave_id] = "uncertain"
             template.working[wave_id] = False
             template.consent[wave_id] = False
@@ -298,14 +303,18 @@ class MessMaker:
             if rank < n_range:
                 if row.answers.get("children_norway") is not None and self.rng.random() < 0.4:
                     row.raw["children_norway"] = 99
+                    row.defects.append(("children_norway", "out_of_range_value"))
                 else:
                     row.raw["birth_year"] = 1899
+                    row.defects.append(("birth_year", "out_of_range_value"))
                 row.mess.append("out_of_range_value")
             else:
-                options = [c for c in UNKNOWN_CODES[wave_id] if row.answers.get(c) is not None]
+                codes = UNKNOWN_CODES[layout_of(wave_id)]
+                options = [c for c in codes if row.answers.get(c) is not None]
                 concept = str(self.rng.choice(options))
-                row.raw[concept] = UNKNOWN_CODES[wave_id][concept]
+                row.raw[concept] = codes[concept]
                 row.mess.append("unknown_code")
+                row.defects.append((concept, "unknown_code"))
 
     def repeat_ids(self, wave_id: str) -> None:
         rows = self.panel.responses[wave_id]
@@ -313,17 +322,18 @@ class MessMaker:
         for record in pick(self.rng, records, count_for("duplicated_response_id", self.mess, len(rows))):
             rows.append(Response(wave_id, record.person_id, record.submitted, record.complete, record.channel, "dup_id",
                                  record.answers, dict(record.raw), ["duplicated_response_id"], record.token,
-                                 copy_of=record))
+                                 copy_of=record, defects=list(record.defects)))
 
     # ---- driver -------------------------------------------------------------------------------------------
     def run(self) -> dict[str, list[Invitation]]:
+        """Mess on w1-w3 (and their invitations), in the order that fixes the published data set."""
         self.share_family_emails()
         self.format_emails(W1)
         self.odd_labels()
         self.add_extras(W1)
         self.add_test_rows(W1)
         self.add_bad_values(W1)
-        self.repeat_ids(W1)
+        self.finish(W1)
         for wave_id in (W2, W3):
             self.invite(wave_id)
             self.ignore_tokens(wave_id)
@@ -332,5 +342,22 @@ class MessMaker:
             self.format_emails(wave_id)
             self.add_test_rows(wave_id)
             self.add_bad_values(wave_id)
-            self.repeat_ids(wave_id)
+            self.finish(wave_id)
         return self.invitations
+
+    def run_wave(self, wave_id: str, rng: np.random.Generator, token_rng: np.random.Generator) -> None:
+        """Invitations and mess of a wave after w3, from the wave's own streams."""
+        self.rng, self.token_rng = rng, token_rng
+        self.invite(wave_id)
+        self.ignore_tokens(wave_id)
+        self.misreport(wave_id)
+        self.add_extras(wave_id)
+        self.format_emails(wave_id)
+        self.add_test_rows(wave_id)
+        self.add_bad_values(wave_id)
+        self.finish(wave_id)
+
+    def finish(self, wave_id: str) -> None:
+        """Names as typed and defects on records (own streams), then rows repeated by the export."""
+        self.cells.apply(wave_id, self.panel, self.mess)
+        self.repeat_ids(wave_id)

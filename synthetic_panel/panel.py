@@ -1,7 +1,9 @@
 """The clean panel: who answers which wave, from where, and what they say (no mess yet).
 
-Everything here is drawn from the *core* random stream only, so the calibrated base (responses of record)
-is the same whatever the mess level; mess is added afterwards by `synthetic_panel.mess`.
+Waves 1-3 are drawn from the *core* random stream only, so the calibrated base (responses of record) is the
+same whatever the mess level; mess is added afterwards by `synthetic_panel.mess`. Each later wave (w4_2025,
+...) has a stream of its own and is drawn after the mess of the waves before it, so adding waves leaves the
+files of the earlier ones byte-identical.
 """
 from __future__ import annotations
 
@@ -11,10 +13,16 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from synthetic_panel import config
-from synthetic_panel.people import Person, choose, draw_person, draw_relative, month_index, KOMMUNE_WEIGHTS
+from synthetic_panel.people import Person, choose, draw_person, draw_relative, month_index
 
 W1, W2, W3 = config.WAVES
-WAVE_MONTH = {W1: month_index(2022, 6), W2: month_index(2023, 5), W3: month_index(2024, 9)}
+
+
+def wave_month(wave_id: str) -> int:
+    """The month a wave opened (where everyone's country is read)."""
+    start = config.field_period(wave_id)[0]
+    return month_index(start.year, start.month)
+
 EVERYONE_REASONS = [3, 4, 6, 7, 8, 9, 11]
 RETURNED_REASONS = [1, 2, 5, 10]
 ONWARD_REASONS = [12, 13, 14]
@@ -44,6 +52,7 @@ class Response:
     token: str | None = None
     response_id: str = ""
     copy_of: "Response | None" = None
+    defects: list[tuple[str, str]] = field(default_factory=list)  # (concept, kind): optional cells made invalid
 
 
 @dataclass
@@ -51,7 +60,7 @@ class Panel:
     persons: dict[str, Person]
     responses: dict[str, list[Response]]
     relative_pairs: list[tuple[str, str]]
-    next_person_number: int
+    core: "CoreSimulation"
 
 
 def scaled(n: float, scale: float) -> int:
@@ -73,7 +82,7 @@ def submit_time(rng: np.random.Generator, wave_id: str, earliest: dt.date | None
 
     Token answers come after the invitations went out (10:00 on the first day of the field period).
     """
-    field_start, end = config.FIELD_PERIODS[wave_id]
+    field_start, end = config.field_period(wave_id)
     start = max(field_start, earliest or field_start)
     offset = min(int(rng.exponential(9.0)), (end - start).days)
     day = start + dt.timedelta(days=offset)
@@ -88,8 +97,12 @@ def draw_arrival(rng: np.random.Generator, wave_id: str) -> int:
     if wave_id == W2:
         year = choose(rng, {2022: 0.7, 2023: 0.3})
         return month_index(2022, int(rng.integers(3, 13))) if year == 2022 else month_index(2023, int(rng.integers(1, 6)))
-    year = choose(rng, {2022: 0.5, 2023: 0.32, 2024: 0.18})
-    last = 9 if year == 2024 else 12
+    if wave_id == W3:
+        year = choose(rng, {2022: 0.5, 2023: 0.32, 2024: 0.18})
+    else:  # later newcomers: mostly recent arrivals
+        wave_year = config.wave_year(wave_id)
+        year = choose(rng, {y: 1.0 + (y - 2022) for y in range(2022, wave_year + 1)})
+    last = config.field_period(wave_id)[0].month if year == config.wave_year(wave_id) else 12
     return month_index(year, int(rng.integers(3 if year == 2022 else 1, last + 1)))
 
 
@@ -131,9 +144,12 @@ def rank_assign(scores: dict[str, float], n_top: int, n_bottom: int) -> dict[str
 class CoreSimulation:
     """Draws the clean panel wave by wave."""
 
-    def __init__(self, scale: float, rng: np.random.Generator):
+    def __init__(self, scale: float, rng: np.random.Generator, kommuner: dict[str, float],
+                 w1_shares: dict[str, float]):
         self.scale = scale
         self.rng = rng
+        self.kommuner = kommuner
+        self.w1_shares = w1_shares
         self.persons: dict[str, Person] = {}
         self.taken_emails: set[str] = set()
         self.relative_pairs: list[tuple[str, str]] = []
@@ -146,7 +162,7 @@ class CoreSimulation:
 
     def add_person(self, wave_id: str, gender_weights: dict[str, float], reference_year: int) -> Person:
         person = draw_person(self.rng, self.new_id(), wave_id, draw_arrival(self.rng, wave_id), self.taken_emails,
-                             gender_weights, reference_year)
+                             gender_weights, reference_year, self.kommuner)
         self.persons[person.person_id] = person
         return person
 
@@ -176,7 +192,7 @@ class CoreSimulation:
 
     def move(self, person: Person, wave_from: str, wave_to: str, p_move: float = 0.08) -> None:
         current = person.kommune.get(wave_from) or next(iter(person.kommune.values()))
-        person.kommune[wave_to] = choose(self.rng, KOMMUNE_WEIGHTS) if self.rng.random() < p_move else current
+        person.kommune[wave_to] = choose(self.rng, self.kommuner) if self.rng.random() < p_move else current
 
     # ---- waves --------------------------------------------------------------------------------------------
     def wave1(self) -> None:
@@ -188,8 +204,8 @@ class CoreSimulation:
         for index in sorted(int(i) for i in anchors):
             self.add_relative(singles[index])
         base = [p for p in self.persons.values() if p.entry_wave == W1]
-        n_return = round(n_base * config.W1_COARSE_SHARES["return_asap"])
-        n_stay = round(n_base * config.W1_COARSE_SHARES["stay_norway"])
+        n_return = round(n_base * self.w1_shares["return_asap"])
+        n_stay = round(n_base * self.w1_shares["stay_norway"])
         labels = rank_assign({p.person_id: p.score for p in base}, n_return, n_stay)
         names = {"top": "return_asap", "middle": "uncertain", "bottom": "stay_norway"}
         for person in base:
@@ -237,7 +253,7 @@ class CoreSimulation:
         for person in w1_people:
             if person.person_id in self.respondents[W2]:
                 continue
-            if person.left_month is not None and person.left_month <= WAVE_MONTH[W2]:
+            if person.left_month is not None and person.left_month <= wave_month(W2):
                 continue
             if self.invited_after_w1(person):
                 if self.rng.random() < 0.50:
@@ -258,13 +274,13 @@ class CoreSimulation:
 
     def assign_aspirations(self, wave_id: str, shares: dict[str, float], drift, middle: dict[str, float]) -> None:
         """Rank the in-Norway respondents' evolving propensity and cut at the calibrated shares."""
-        month = WAVE_MONTH[wave_id]
+        month = wave_month(wave_id)
         scores = {}
         for pid in self.respondents[wave_id]:
             person = self.persons[pid]
             if person.country_at(month) != "norway":
                 continue
-            previous = [self.scores[w][pid] for w in config.WAVES if pid in self.scores[w]]
+            previous = [self.scores[w][pid] for w in self.scores if w != wave_id and pid in self.scores[w]]
             base = previous[-1] if previous else person.score
             scores[pid] = base + drift(person) + self.rng.normal(0, 0.6)
         n = len(scores)
@@ -295,7 +311,7 @@ class CoreSimulation:
     def wave3(self) -> None:
         for person in list(self.persons.values()):
             pid = person.person_id
-            abroad = person.country_at(WAVE_MONTH[W3]) != "norway"
+            abroad = person.country_at(wave_month(W3)) != "norway"
             if self.invitable_for_w3(person):
                 answered_w2 = pid in self.respondents[W2]
                 if abroad:
@@ -317,11 +333,72 @@ class CoreSimulation:
                 self.move(person, W2 if W2 in person.kommune else W1, W3)
             self.draw_working(person, W3, 0.55)
             self.draw_contact(person, W3, channel)
-            if person.country_at(WAVE_MONTH[W3]) != "norway" and not person.reasons:
+            if person.country_at(wave_month(W3)) != "norway" and not person.reasons:
                 person.reasons = self.draw_reasons(person.destination)
         self.assign_aspirations(W3, config.W3_NORWAY_SHARES,
                                 drift=lambda p: -0.5 * (p.gender == "male") - 0.2 * p.working[W3],
                                 middle={"return_later": 0.35, "move_onward": 0.08, "uncertain": 0.57})
+
+    # ---- waves after w3 -------------------------------------------------------------------------------------
+    def invitable(self, person: Person, wave_id: str) -> bool:
+        """Invited to `wave_id`: gave an address with consent in an earlier wave and did not withdraw it
+        when last answering."""
+        answered = [w for w in self.respondents if w != wave_id and person.person_id in self.respondents[w]]
+        if not answered or person.consent.get(answered[-1]) is False:
+            return False
+        return any(person.gives_email.get(w) and person.consent.get(w) for w in answered)
+
+    def answered_abroad(self, person: Person) -> bool:
+        return any(person.person_id in respondents and person.country_at(wave_month(w)) != "norway"
+                   for w, respondents in self.respondents.items())
+
+    def later_wave(self, wave_id: str) -> None:
+        previous = list(self.respondents)[-1]
+        self.respondents[wave_id], self.scores[wave_id] = {}, {}
+        month, previous_month = wave_month(wave_id), wave_month(previous)
+        panel = [self.persons[pid] for pid in dict.fromkeys(p for r in self.respondents.values() for p in r)]
+        # Some who answered abroad came back (and answer from Norway); then new leavers.
+        came_back = [p for p in panel if self.answered_abroad(p) and p.returned_month is None]
+        n_back = max(1, round(config.LATER_COMEBACK_SHARE * len(came_back))) if came_back else 0
+        for person in self.weighted_sample(came_back, n_back, lambda p: 1.0):
+            person.returned_month = int(self.rng.integers(max(person.left_month + 2, previous_month + 1), month))
+            self.respondents[wave_id][person.person_id] = "token" if self.invitable(person, wave_id) else "open"
+        staying = [p for p in panel if p.left_month is None]
+        weight = lambda p: np.exp(0.9 * self.latest_score(p))  # noqa: E731
+        for person in self.weighted_sample(staying, round(config.LATER_LEAVE_SHARE * len(staying)), weight):
+            self.set_leaver(person, choose(self.rng, {"ukraine": 0.7, "other": 0.3}), previous_month + 1, month - 1)
+        for person in panel:
+            pid = person.person_id
+            if pid in self.respondents[wave_id]:
+                continue
+            abroad = person.country_at(month) != "norway"
+            answered_previous = pid in self.respondents[previous]
+            if self.invitable(person, wave_id):
+                p = (0.3 if answered_previous else 0.15) if abroad else (0.55 if answered_previous else 0.2)
+                if self.rng.random() < p:
+                    self.respondents[wave_id][pid] = "token"
+            elif not abroad and self.rng.random() < UNINVITED_RETURN_P:
+                self.respondents[wave_id][pid] = "open"
+        year = config.wave_year(wave_id)
+        for _ in range(scaled(config.LATER_NEWCOMERS, self.scale)):
+            person = self.add_person(wave_id, {"female": 0.64, "male": 0.34, "other": 0.02}, year)
+            self.respondents[wave_id][person.person_id] = "open"
+        for pid, channel in self.respondents[wave_id].items():
+            person = self.persons[pid]
+            if person.entry_wave != wave_id:
+                back = person.returned_month is not None and previous_month < person.returned_month <= month
+                self.move(person, list(person.kommune)[-1], wave_id, p_move=0.5 if back else 0.08)
+            self.draw_working(person, wave_id, 0.6)
+            self.draw_contact(person, wave_id, channel)
+            if person.country_at(month) != "norway" and not person.reasons:
+                person.reasons = self.draw_reasons(person.destination)
+        self.assign_aspirations(wave_id, config.later_wave_shares(wave_id),
+                                drift=lambda p: -0.3 * (p.gender == "male") - 0.2 * p.working[wave_id],
+                                middle={"return_later": 0.33, "move_onward": 0.07, "uncertain": 0.60})
+
+    def latest_score(self, person: Person) -> float:
+        scores = [self.scores[w][person.person_id] for w in self.scores if person.person_id in self.scores[w]]
+        return scores[-1] if scores else person.score
 
     def draw_reasons(self, destination: str) -> dict[int, bool]:
         shown = reasons_shown(destination)
@@ -340,7 +417,7 @@ class CoreSimulation:
 
 def record_answers(person: Person, wave_id: str, channel: str) -> dict[str, object]:
     """What the person answers in a wave (canonical values), as a complete response."""
-    month = WAVE_MONTH[wave_id]
+    month = wave_month(wave_id)
     country = person.country_at(month) if wave_id != W1 else "norway"
     in_norway = country == "norway"
     answers: dict[str, object] = {
@@ -366,23 +443,34 @@ def record_answers(person: Person, wave_id: str, channel: str) -> dict[str, obje
     return answers
 
 
-def simulate_panel(scale: float, rng: np.random.Generator) -> Panel:
-    """Draw the clean panel: persons and one complete response of record per respondent and wave."""
-    core = CoreSimulation(scale, rng)
+def record_response(person: Person, wave_id: str, channel: str, rng: np.random.Generator) -> Response:
+    """The complete response of record of one respondent in one wave."""
+    earliest = None
+    if wave_id != W1:
+        y, m = divmod(person.arrival, 12)
+        earliest = dt.date(y, m + 1, 1)
+    answers = record_answers(person, wave_id, channel)
+    if config.wave_number(wave_id) >= 3 and rng.random() < 0.01:
+        answers["oblast"] = PREFER_NOT_TO_SAY  # a valid answer in the SPSS layout (code 99)
+    submitted = submit_time(rng, wave_id, earliest, channel)
+    return Response(wave_id, person.person_id, submitted, True, channel, "record", answers)
+
+
+def simulate_panel(scale: float, rng: np.random.Generator, kommuner: dict[str, float],
+                   w1_shares: dict[str, float]) -> Panel:
+    """Draw the clean panel of w1-w3: persons and one complete response of record per respondent and wave."""
+    core = CoreSimulation(scale, rng, kommuner, w1_shares)
     core.run()
-    responses: dict[str, list[Response]] = {}
-    for wave_id in config.WAVES:
-        rows = []
-        for pid, channel in core.respondents[wave_id].items():
-            person = core.persons[pid]
-            earliest = None
-            if wave_id != W1:
-                y, m = divmod(person.arrival, 12)
-                earliest = dt.date(y, m + 1, 1)
-            answers = record_answers(person, wave_id, channel)
-            if wave_id == W3 and rng.random() < 0.01:
-                answers["oblast"] = PREFER_NOT_TO_SAY  # a valid answer in w3 (code 99)
-            submitted = submit_time(rng, wave_id, earliest, channel)
-            rows.append(Response(wave_id, pid, submitted, True, channel, "record", answers))
-        responses[wave_id] = rows
-    return Panel(core.persons, responses, core.relative_pairs, len(core.persons) + 1)
+    responses = {wave_id: [record_response(core.persons[pid], wave_id, channel, rng)
+                           for pid, channel in core.respondents[wave_id].items()]
+                 for wave_id in config.WAVES}
+    return Panel(core.persons, responses, core.relative_pairs, core)
+
+
+def simulate_later_wave(panel: Panel, wave_id: str, rng: np.random.Generator) -> None:
+    """Add a wave after w3 (from its own random stream): leavers, comebacks, drifting aspirations."""
+    core = panel.core
+    core.rng = rng
+    core.later_wave(wave_id)
+    panel.responses[wave_id] = [record_response(core.persons[pid], wave_id, channel, rng)
+                                for pid, channel in core.respondents[wave_id].items()]

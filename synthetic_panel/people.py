@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from synthetic_panel.reference import oblast_by_iso
+from synthetic_panel.reference import all_municipalities, oblast_by_iso, sample_code
 
 # Relative weights of the regions of origin: the east, south and centre were hit hardest.
 OBLAST_WEIGHTS = {
@@ -20,6 +20,8 @@ KOMMUNE_WEIGHTS = {
     "Tønsberg": 3, "Skien": 3, "Hamar": 2, "Gjøvik": 2, "Halden": 2, "Arendal": 2, "Molde": 2, "Kongsvinger": 2,
     "Klepp": 1.5, "Vågan": 1.5, "Sogndal": 1.5, "Steinkjer": 1.5,
 }
+# With `--municipalities all` every other municipality gets this weight (the sample holds the big ones).
+OTHER_KOMMUNE_WEIGHT = 0.3
 WAR_DURATION_WEIGHTS = {1: 0.06, 2: 0.10, 3: 0.30, 4: 0.20, 9: 0.34}
 WAR_DURATION_EFFECT = {1: 1.0, 2: 0.5, 3: 0.0, 4: -0.4, 9: -0.1}
 
@@ -33,6 +35,17 @@ SURNAMES = ["kovalenko", "shevchenko", "bondarenko", "tkachenko", "kravchenko", 
             "hrytsenko", "sydorenko", "romanenko", "vasylenko", "ivanenko", "yakovenko"]
 EMAIL_DOMAINS = {"gmail.com": 0.55, "ukr.net": 0.18, "i.ua": 0.05, "yahoo.com": 0.05, "outlook.com": 0.06,
                  "meta.ua": 0.04, "icloud.com": 0.04, "hotmail.com": 0.03}
+
+
+def kommune_weights(pool: str) -> dict[str, float]:
+    """Where respondents live, as 2024 code -> weight: the 26-municipality `sample`, or `all` of Norway
+    (the sample's weights plus a small weight for each other municipality)."""
+    weights = {sample_code(name): weight for name, weight in KOMMUNE_WEIGHTS.items()}
+    if pool == "all":
+        weights |= {m.code_2024: OTHER_KOMMUNE_WEIGHT for m in all_municipalities() if m.code_2024 not in weights}
+    elif pool != "sample":
+        raise ValueError(f"municipalities must be 'sample' or 'all', got {pool!r}")
+    return weights
 
 
 def month_index(year: int, month: int) -> int:
@@ -55,7 +68,7 @@ class Person:
     oblast_iso: str
     language: str
     arrival: int
-    kommune: dict[str, str]
+    kommune: dict[str, str]  # wave id -> 2024 code of the municipality lived in
     children_norway: int
     children_ukraine: bool
     partner: int
@@ -69,12 +82,15 @@ class Person:
     aspiration: dict[str, str] = field(default_factory=dict)
     left_month: int | None = None
     destination: str | None = None
+    returned_month: int | None = None  # a leaver who came back to Norway (later waves only)
     reasons: dict[int, bool] = field(default_factory=dict)
     consent: dict[str, bool] = field(default_factory=dict)
     gives_email: dict[str, bool] = field(default_factory=dict)
 
     def country_at(self, month: int) -> str:
         """Where the person lives in a given month."""
+        if self.returned_month is not None and month >= self.returned_month:
+            return "norway"
         if self.left_month is not None and month >= self.left_month:
             return self.destination or "ukraine"
         return "norway"
@@ -154,7 +170,7 @@ def return_propensity(person: Person, reference_year: int) -> float:
 
 
 def draw_person(rng: np.random.Generator, person_id: str, entry_wave: str, arrival: int, taken: set[str],
-                gender_weights: dict[str, float], reference_year: int) -> Person:
+                gender_weights: dict[str, float], reference_year: int, kommuner: dict[str, float]) -> Person:
     """A new refugee with independent attributes."""
     gender = choose(rng, gender_weights)
     birth_year = draw_birth_year(rng, gender, reference_year)
@@ -168,7 +184,7 @@ def draw_person(rng: np.random.Generator, person_id: str, entry_wave: str, arriv
         oblast_iso=oblast_iso,
         language=draw_language(rng, oblast_iso),
         arrival=arrival,
-        kommune={entry_wave: choose(rng, KOMMUNE_WEIGHTS)},
+        kommune={entry_wave: choose(rng, kommuner)},
         children_norway=draw_children_norway(rng, gender, age),
         children_ukraine=bool(rng.random() < (0.08 if age < 35 else 0.25 if age <= 50 else 0.55)),
         partner=draw_partner(rng, gender, age),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -51,10 +52,22 @@ START = month_index(2022, 1)
 END = month_index(2025, 9)
 
 
-def snapshot_dates() -> list[dt.date]:
-    """The 5th of every month from April 2022 to October 2025."""
+# After the published months: applications keep falling slowly (only for snapshots after LAST_SNAPSHOT).
+LATER_APPLICATIONS, LATER_DECLINE = 800, 0.98
+
+
+def last_snapshot(cover_until: dt.date | None) -> dt.date:
+    """2025-10-05, or later when a survey wave opens after it: the 5th after its field period ends."""
+    if cover_until is None or cover_until <= LAST_SNAPSHOT + dt.timedelta(days=60):
+        return LAST_SNAPSHOT
+    year, month = month_of(month_index(cover_until.year, cover_until.month) + 1)
+    return dt.date(year, month, 5)
+
+
+def snapshot_dates(last: dt.date = LAST_SNAPSHOT) -> list[dt.date]:
+    """The 5th of every month from April 2022 to October 2025 (or `last`)."""
     dates, index = [], month_index(FIRST_SNAPSHOT.year, FIRST_SNAPSHOT.month)
-    while index <= month_index(LAST_SNAPSHOT.year, LAST_SNAPSHOT.month):
+    while index <= month_index(last.year, last.month):
         year, month = month_of(index)
         dates.append(dt.date(year, month, 5))
         index += 1
@@ -64,30 +77,43 @@ def snapshot_dates() -> list[dt.date]:
 class UdiModel:
     """Final monthly figures per citizenship, and the permit stock by month."""
 
-    def __init__(self, rng: np.random.Generator):
+    def __init__(self, rng: np.random.Generator, end: int = END, later_rng: np.random.Generator | None = None):
+        """Months START..END from `rng`; months after END (snapshots after 2025-10-05) from `later_rng`,
+        so that extending the history leaves every earlier figure as it was."""
         self.rng = rng
-        months = range(START, END + 1)
+        self.end = end
+        base, later = range(START, END + 1), range(END + 1, end + 1)
         self.applications: dict[str, dict[int, int]] = {"Ukraina": {
-            m: UKRAINE_APPLICATIONS[month_of(m)[0]][month_of(m)[1] - 1] for m in months}}
+            m: UKRAINE_APPLICATIONS[month_of(m)[0]][month_of(m)[1] - 1] for m in base}}
+        self.applications["Ukraina"] |= {m: round(LATER_APPLICATIONS * LATER_DECLINE ** (m - END)) for m in later}
         for name, mean in OTHER_CITIZENSHIPS.items():
             boost = {month_index(2022, 3): 3.0, month_index(2022, 4): 2.0}
             self.applications[name] = {
-                m: int(rng.poisson(mean * boost.get(m, 1.0))) if m >= month_index(2022, 3) else 0 for m in months}
+                m: int(rng.poisson(mean * boost.get(m, 1.0))) if m >= month_index(2022, 3) else 0 for m in base}
+        for name, mean in OTHER_CITIZENSHIPS.items():
+            self.applications[name] |= {m: int(later_rng.poisson(mean)) for m in later}
         self.granted = {"Ukraina": self.calibrated_grants()}
         self.refused = {"Ukraina": {m: round(g * (0.10 if m >= SAFE_AREAS_RULE else 0.015)) for m, g in self.granted["Ukraina"].items()}}
         self.dismissed = {"Ukraina": {m: round(g * 0.03) for m, g in self.granted["Ukraina"].items()}}
         for name in OTHER_CITIZENSHIPS:
-            previous = {m: self.applications[name].get(m - 1, 0) for m in months}
-            self.granted[name] = {m: int(rng.binomial(previous[m], 0.65)) for m in months}
-            self.refused[name] = {m: int(rng.binomial(previous[m] - self.granted[name][m], 0.7)) for m in months}
-            self.dismissed[name] = {m: previous[m] - self.granted[name][m] - self.refused[name][m] for m in months}
+            self.decide_others(name, base, rng)
+        for name in OTHER_CITIZENSHIPS:
+            self.decide_others(name, later, later_rng)
         self.stock = self.calibrated_stock()
+
+    def decide_others(self, name: str, months: range, rng: np.random.Generator) -> None:
+        previous = {m: self.applications[name].get(m - 1, 0) for m in months}
+        granted = {m: int(rng.binomial(previous[m], 0.65)) for m in months}
+        refused = {m: int(rng.binomial(previous[m] - granted[m], 0.7)) for m in months}
+        self.granted.setdefault(name, {}).update(granted)
+        self.refused.setdefault(name, {}).update(refused)
+        self.dismissed.setdefault(name, {}).update({m: previous[m] - granted[m] - refused[m] for m in months})
 
     def calibrated_grants(self) -> dict[int, int]:
         """Grants follow applications with a processing lag, scaled per period to the published totals."""
         applications = self.applications["Ukraina"]
         decided = {m: sum(w * applications.get(m - lag, 0) for lag, w in enumerate(DECISION_LAG))
-                   for m in range(START, END + 1)}
+                   for m in range(START, self.end + 1)}
         granted: dict[int, float] = {}
         factor = 1.0
         for (y0, m0), (y1, m1), target in GRANTED_TARGETS:
@@ -95,7 +121,7 @@ class UdiModel:
             factor = target / sum(decided[m] for m in period)
             for m in period:
                 granted[m] = decided[m] * factor
-        for m in range(START, END + 1):
+        for m in range(START, self.end + 1):
             granted.setdefault(m, decided[m] * factor)
         return integer_series(granted)
 
@@ -109,13 +135,13 @@ class UdiModel:
             rate = bisect(lambda r: self.simulate_stock(granted, rates | {m: r for m in range(first, last + 1)})[last] - target)
             rates.update({m: rate for m in range(first, last + 1)})
             first = last + 1
-        rates.update({m: LATE_DEPARTURE_RATE for m in range(first, END + 1)})
+        rates.update({m: LATE_DEPARTURE_RATE for m in range(first, self.end + 1)})
         return {m: round(v) for m, v in self.simulate_stock(granted, rates).items()}
 
     @staticmethod
     def simulate_stock(granted: dict[int, int], rates: dict[int, float]) -> dict[int, float]:
         stock, level = {}, 0.0
-        for m in range(START, END + 1):
+        for m in sorted(granted):
             level = level * (1.0 - rates.get(m, 0.0)) + granted[m]
             stock[m] = level
         return stock
@@ -170,9 +196,9 @@ class VintageWriter:
         shortfall = {1: 0.03, 2: 0.012, 3: 0.005, 4: 0.002}[age] * self.revision_noise[key]
         return int(round(final * (1.0 - shortfall)))
 
-    def write_all(self, udi_dir: Path) -> list[str]:
+    def write_all(self, udi_dir: Path, last: dt.date) -> list[str]:
         folders = []
-        for date in snapshot_dates():
+        for date in snapshot_dates(last):
             folder = udi_dir / date.isoformat()
             folder.mkdir(parents=True, exist_ok=True)
             retrieved = month_index(date.year, date.month)
@@ -253,13 +279,30 @@ def write_csv(path: Path, header: list[str], rows: list[list[str]]) -> None:
         writer.writerows(rows)
 
 
-def write_udi(udi_dir: Path, seed: int) -> dict[str, object]:
-    """Write every snapshot folder under `udi_dir`; returns a short summary."""
-    model = UdiModel(np.random.default_rng([seed, 2]))
-    folders = VintageWriter(model, np.random.default_rng([seed, 3])).write_all(udi_dir)
+def write_udi(udi_dir: Path, seed: int, first: dt.date | None = None,
+              cover_until: dt.date | None = None) -> dict[str, object]:
+    """Write the snapshot folders under `udi_dir` and return a short summary.
+
+    `cover_until` (the last survey wave's field end) extends the snapshots past 2025-10-05 when a wave
+    opens later; `first` drops the folders before that date (a new installation: a history that starts
+    late). Both leave the figures of every folder that is written as they are in the full history.
+    """
+    last = last_snapshot(cover_until)
+    end = month_index(last.year, last.month) - 1
+    model = UdiModel(np.random.default_rng([seed, 2]), end=max(end, END), later_rng=np.random.default_rng([seed, 9]))
+    folders = VintageWriter(model, np.random.default_rng([seed, 3])).write_all(udi_dir, last)
+    if first is not None:
+        dropped = [name for name in folders if name < first.isoformat()]
+        if len(dropped) == len(folders):
+            raise ValueError(f"udi_from {first} is after the last UDI snapshot {folders[-1]}")
+        for name in dropped:
+            shutil.rmtree(udi_dir / name)
+        folders = [name for name in folders if name not in dropped]
     granted = model.granted["Ukraina"]
     return {
         "snapshots": len(folders),
+        "first_snapshot": folders[0],
+        "last_snapshot": folders[-1],
         "granted_to_2023_12": sum(v for m, v in granted.items() if m <= month_index(2023, 12)),
         "granted_to_2024_12": sum(v for m, v in granted.items() if m <= month_index(2024, 12)),
         "valid_2025_01_05": model.stock[month_index(2024, 12)],

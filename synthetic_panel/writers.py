@@ -22,7 +22,7 @@ from synthetic_panel import config
 from synthetic_panel.mess import Invitation, oblast_label_variant
 from synthetic_panel.panel import PREFER_NOT_TO_SAY, Response
 from synthetic_panel.people import Person, month_of
-from synthetic_panel.reference import municipality_by_name, oblast_by_iso, oblasts
+from synthetic_panel.reference import municipality_by_code, oblast_by_iso, oblasts
 
 GENDER_W1 = {"female": 1, "male": 2, "other": 3}
 GENDER_W2 = {"female": "Female", "male": "Male", "other": "Other / prefer not to say"}
@@ -57,6 +57,26 @@ def value_of(response: Response, concept: str, rendered):
     return response.raw[concept] if concept in response.raw else rendered
 
 
+def kommune_name(response: Response):
+    """The municipality as the respondent typed it (SSB's name where nothing else was drawn)."""
+    code = response.answers["kommune"]
+    return value_of(response, "kommune", municipality_by_code(code).name if code else None)
+
+
+# Source column of each concept a defect can hit, per layout (for `_truth/defects.csv`).
+DEFECT_COLUMNS = {
+    "w1_2022": {"language": "sprak", "gender": "kjonn", "birth_year": "fodselsar", "arrival": "ankomst",
+                "kommune": "kommune", "children_norway": "barn_norge", "partner": "partner",
+                "war_duration": "krigens_varighet", "aspiration": "retur"},
+    "w2_2023": {"language": "Language", "gender": "Gender", "birth_year": "BirthYear", "arrival": "ArrivalMonth",
+                "country": "CurrentCountry", "kommune": "Municipality", "left": "LeftMonth",
+                "aspiration": "FuturePlans", "children_norway": "ChildrenInNorway", "partner": "PartnerLocation"},
+    "w3_2024": {"language": "lang", "gender": "sex", "birth_year": "byear", "arrival": "arrival",
+                "country": "country_now", "kommune": "kommunenr", "left": "left", "aspiration": "plans",
+                "children_norway": "kids_no", "partner": "partner_loc"},
+}
+
+
 def ordered_rows(responses: list[Response]) -> list[Response]:
     """Export order: by submission time; rows repeated by an export glitch come last."""
     normal = sorted((r for r in responses if r.kind != "dup_id"), key=lambda r: (r.submitted, r.person_id, r.kind))
@@ -80,11 +100,12 @@ def w1_record(r: Response, english_labels: bool) -> list:
         oblast = o.name_en if english_labels else o.label(a["language"])
         if "oblast_label_variant" in r.raw:
             oblast = oblast_label_variant(oblast, r.raw["oblast_label_variant"])
-    arrival = None if a["arrival"] is None else "{:04d}-{:02d}".format(*month_of(a["arrival"]))
+    arrival = value_of(r, "arrival", None if a["arrival"] is None else "{:04d}-{:02d}".format(*month_of(a["arrival"])))
     values = [
-        r.response_id, r.submitted.strftime("%Y-%m-%d %H:%M:%S"), a["language"], int(r.complete),
-        value_of(r, "gender", GENDER_W1.get(a["gender"])), value_of(r, "birth_year", a["birth_year"]), oblast,
-        arrival, a["kommune"], value_of(r, "children_norway", a["children_norway"]), flag(a["children_ukraine"]),
+        r.response_id, r.submitted.strftime("%Y-%m-%d %H:%M:%S"), value_of(r, "language", a["language"]),
+        int(r.complete), value_of(r, "gender", GENDER_W1.get(a["gender"])), value_of(r, "birth_year", a["birth_year"]),
+        oblast, arrival, kommune_name(r), value_of(r, "children_norway", a["children_norway"]),
+        flag(a["children_ukraine"]),
         value_of(r, "partner", a["partner"]), flag(a["network"]), value_of(r, "war_duration", a["war_duration"]),
         value_of(r, "aspiration", ASPIRATION_W1.get(a["aspiration"])), flag(a["working"]), a["email"],
         flag(a["consent"]),
@@ -116,12 +137,12 @@ def w2_record(r: Response) -> list:
         r.response_id, r.submitted, bool(r.complete), r.token,
         value_of(r, "language", LANGUAGE_W2.get(a["language"])),
         value_of(r, "gender", GENDER_W2.get(a["gender"])), value_of(r, "birth_year", a["birth_year"]),
-        oblast_by_iso(a["oblast"]).name_en if a["oblast"] else None, mm_yyyy(a["arrival"]),
-        value_of(r, "country", COUNTRY.get(a["country"])), a["kommune"], mm_yyyy(a["left"]),
+        oblast_by_iso(a["oblast"]).name_en if a["oblast"] else None, value_of(r, "arrival", mm_yyyy(a["arrival"])),
+        value_of(r, "country", COUNTRY.get(a["country"])), kommune_name(r), value_of(r, "left", mm_yyyy(a["left"])),
         value_of(r, "aspiration", ASPIRATION_LATER.get(a["aspiration"])),
         *[1 if reasons.get(code) else None for code in range(1, 15)],
-        value_of(r, "children_norway", a["children_norway"]), a["partner"], flag(a["working"]), a["email"],
-        flag(a["consent"]),
+        value_of(r, "children_norway", a["children_norway"]), value_of(r, "partner", a["partner"]),
+        flag(a["working"]), a["email"], flag(a["consent"]),
     ]
 
 
@@ -193,11 +214,14 @@ def w3_record(r: Response) -> dict:
         "id": float(r.response_id), "enddate": r.submitted, "finished": int(r.complete), "token": r.token or "",
         "lang": value_of(r, "language", LANGUAGE_W3.get(a["language"])),
         "sex": value_of(r, "gender", GENDER_W3.get(a["gender"])),
-        "byear": value_of(r, "birth_year", a["birth_year"]), "oblast": oblast, "arrival": first_of(a["arrival"]),
+        "byear": value_of(r, "birth_year", a["birth_year"]), "oblast": oblast,
+        "arrival": first_of(value_of(r, "arrival", a["arrival"])),
         "country_now": value_of(r, "country", COUNTRY.get(a["country"])),
-        "kommunenr": municipality_by_name(a["kommune"]).code_2024 if a["kommune"] else "",
-        "left": first_of(a["left"]), "plans": value_of(r, "aspiration", ASPIRATION_LATER.get(a["aspiration"])),
-        "kids_no": value_of(r, "children_norway", a["children_norway"]), "partner_loc": a["partner"],
+        "kommunenr": value_of(r, "kommune", a["kommune"] or ""),
+        "left": first_of(value_of(r, "left", a["left"])),
+        "plans": value_of(r, "aspiration", ASPIRATION_LATER.get(a["aspiration"])),
+        "kids_no": value_of(r, "children_norway", a["children_norway"]),
+        "partner_loc": value_of(r, "partner", a["partner"]),
         "employed": flag(a["working"]), "email": a["email"] or "", "consent": flag(a["consent"]),
     }
     for code, name in enumerate(W3_REASON_NAMES, start=1):
@@ -228,28 +252,32 @@ W3_COLUMN_LABELS = {
 }
 
 
-def write_w3(path: Path, responses: list[Response]) -> list[Response]:
+def write_w3(path: Path, responses: list[Response], wave_id: str = "w3_2024") -> list[Response]:
+    """The SPSS layout of w3, also used by every later wave (`wave_id` sets the file label and date)."""
     rows = ordered_rows(responses)
     assign_ids(rows, lambda i: str(1 + i))
     frame = pd.DataFrame([w3_record(r) for r in rows], columns=W3_COLUMNS)
     numeric = [c for c in W3_COLUMNS if c not in ("enddate", "token", "arrival", "kommunenr", "left", "email")]
     frame[numeric] = frame[numeric].astype(float)
     frame["enddate"] = pd.to_datetime(frame["enddate"])
+    for column in ("arrival", "left"):  # typed explicitly: a column of nearly all blanks is not taken for text
+        frame[column] = pd.to_datetime(frame[column])
     labels = dict(W3_VALUE_LABELS)
     labels["oblast"] = {o.number: o.name_en for o in oblasts()} | {99: "prefer not to say"}
     formats = {c: "F8.0" for c in numeric} | {"byear": "F4.0", "enddate": "DATETIME20", "arrival": "DATE11",
                                                 "left": "DATE11"}
     pyreadstat.write_sav(frame, str(path), column_labels=W3_COLUMN_LABELS, variable_value_labels=labels,
-                         variable_format=formats, file_label="Ukrainian refugees in Norway, autumn 2024")
-    fix_sav_timestamp(path)
+                         variable_format=formats,
+                         file_label=f"Ukrainian refugees in Norway, autumn {config.wave_year(wave_id)}")
+    fix_sav_timestamp(path, config.field_period(wave_id)[1])
     return rows
 
 
-def fix_sav_timestamp(path: Path) -> None:
+def fix_sav_timestamp(path: Path, field_end: dt.date) -> None:
     """SAV headers carry the creation date and time (bytes 92-108); pin them to the end of the field period."""
     data = bytearray(path.read_bytes())
     assert data[:4] == b"$FL2", "not an SPSS system file"
-    data[92:101] = b"10 Nov 24"
+    data[92:101] = field_end.strftime("%d %b %y").encode("ascii")
     data[101:109] = b"23:59:00"
     path.write_bytes(bytes(data))
 
@@ -265,30 +293,40 @@ def write_invitations(path: Path, invitations: list[Invitation]) -> None:
 
 def write_truth(truth_dir: Path, written: dict[str, list[Response]], persons: dict[str, Person],
                 invitations: dict[str, list[Invitation]]) -> None:
-    """The answer key for linkage scoring: who wrote which row, and the persons' true attributes."""
-    with (truth_dir / "responses.csv").open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(["wave_id", "response_id", "person_id"])
-        for wave_id in config.WAVES:
-            writer.writerows([wave_id, r.response_id, r.person_id] for r in written[wave_id])
-    with (truth_dir / "mess.csv").open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(["wave_id", "row_number", "response_id", "kind"])
-        for wave_id in config.WAVES:
-            for number, r in enumerate(written[wave_id], start=1):
-                writer.writerows([wave_id, number, r.response_id, kind] for kind in r.mess)
-    with (truth_dir / "invitations.csv").open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(["wave_id", "token", "person_id", "source_wave"])
-        for wave_id, rows in invitations.items():
-            writer.writerows([wave_id, inv.token, inv.person_id, inv.source_wave] for inv in rows)
+    """The answer key: who wrote which row, the persons' true attributes, the mess and the cell defects."""
+    write_csv(truth_dir / "responses.csv", ["wave_id", "response_id", "person_id"],
+              ([wave_id, r.response_id, r.person_id] for wave_id, rows in written.items() for r in rows))
+    write_csv(truth_dir / "mess.csv", ["wave_id", "row_number", "response_id", "kind"],
+              ([wave_id, number, r.response_id, kind] for wave_id, rows in written.items()
+               for number, r in enumerate(rows, start=1) for kind in r.mess))
+    write_csv(truth_dir / "defects.csv", ["wave_id", "row_number", "response_id", "column", "kind", "row_kind"],
+              ([wave_id, number, r.response_id, DEFECT_COLUMNS[config.layout_of(wave_id)][concept], kind, r.kind]
+               for wave_id, rows in written.items() for number, r in enumerate(rows, start=1)
+               for concept, kind in r.defects))
+    write_csv(truth_dir / "invitations.csv", ["wave_id", "token", "person_id", "source_wave"],
+              ([wave_id, inv.token, inv.person_id, inv.source_wave] for wave_id, rows in invitations.items()
+               for inv in rows))
     write_truth_persons(truth_dir / "persons.csv", written, persons)
 
 
+def write_csv(path: Path, header: list[str], rows) -> None:
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(rows)
+
+
+def month_text(index: int | None) -> str:
+    return "" if index is None else "{:04d}-{:02d}".format(*month_of(index))
+
+
 def write_truth_persons(path: Path, written: dict[str, list[Response]], persons: dict[str, Person]) -> None:
+    """One row per person; `kommune_code_2024_first` is the true municipality (2024 code) of the first wave
+    answered, `waves_responded` one character per wave."""
+    waves = list(written)
     first_email: dict[str, str] = {}
-    pattern: dict[str, list[str]] = {pid: ["0", "0", "0"] for pid in persons}
-    for i, wave_id in enumerate(config.WAVES):
+    pattern: dict[str, list[str]] = {pid: ["0"] * len(waves) for pid in persons}
+    for i, wave_id in enumerate(waves):
         for r in written[wave_id]:
             if not r.person_id:
                 continue
@@ -298,19 +336,17 @@ def write_truth_persons(path: Path, written: dict[str, list[Response]], persons:
     columns = ["person_id", "household_id", "relative_of", "entry_wave", "waves_responded", "gender", "birth_year",
                "oblast_iso", "language", "arrival_month", "kommune_first", "kommune_code_2024_first",
                "children_in_norway", "children_in_ukraine", "partner_location", "network_norway", "war_duration",
-               "email", "email_first_given", "aspiration_w1_2022", "aspiration_w2_2023", "aspiration_w3_2024",
-               "left_month", "destination"]
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(columns)
-        for pid in sorted(persons):
-            p = persons[pid]
-            kommune = next(iter(p.kommune.values()))
-            writer.writerow([
-                pid, p.household_id, p.relative_of or "", p.entry_wave, "".join(pattern[pid]), p.gender, p.birth_year,
-                p.oblast_iso, p.language, "{:04d}-{:02d}".format(*month_of(p.arrival)), kommune,
-                municipality_by_name(kommune).code_2024, p.children_norway, int(p.children_ukraine), p.partner,
-                int(p.network), p.war_duration, p.email, first_email.get(pid, ""),
-                *[p.aspiration.get(w, "") for w in config.WAVES],
-                "" if p.left_month is None else "{:04d}-{:02d}".format(*month_of(p.left_month)), p.destination or "",
-            ])
+               "email", "email_first_given", *[f"aspiration_{w}" for w in waves], "left_month", "destination",
+               "returned_month"]
+    rows = []
+    for pid in sorted(persons):
+        p = persons[pid]
+        first = municipality_by_code(next(iter(p.kommune.values())))
+        rows.append([
+            pid, p.household_id, p.relative_of or "", p.entry_wave, "".join(pattern[pid]), p.gender, p.birth_year,
+            p.oblast_iso, p.language, month_text(p.arrival), first.name, first.code_2024, p.children_norway,
+            int(p.children_ukraine), p.partner, int(p.network), p.war_duration, p.email, first_email.get(pid, ""),
+            *[p.aspiration.get(w, "") for w in waves], month_text(p.left_month), p.destination or "",
+            month_text(p.returned_month),
+        ])
+    write_csv(path, columns, rows)
