@@ -1,10 +1,17 @@
-"""Find the partitions (survey waves, UDI snapshots) present under `raw/`."""
+"""Find the partitions (survey waves, UDI snapshots) present under `raw/`.
+
+Nothing under `raw/` is skipped silently: a folder under `raw/survey/` that is not `w<N>_<YYYY>` (e.g.
+`wave4`), a folder under `raw/udi/` that is not a calendar date, and a snapshot dated after today (it
+would become the latest vintage) are left out with a warning naming the folder.
+"""
 from __future__ import annotations
 
+import logging
 import re
 from datetime import date
 from pathlib import Path
 
+log = logging.getLogger(__name__)
 WAVE_FOLDER = re.compile(r"^w(?P<number>[0-9]+)_(?P<year>[0-9]{4})$")
 SNAPSHOT_FOLDER = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 
@@ -17,16 +24,22 @@ def wave_number(wave_id: str) -> int:
     return int(match["number"])
 
 
-def find_survey_waves(raw_dir: Path) -> list[str]:
-    """Wave folders `raw/survey/w<N>_<YYYY>`, sorted by N.
+def _folders(parent: Path) -> list[str]:
+    """Visible sub-folders (hidden ones such as `.ipynb_checkpoints` are not deliveries)."""
+    return [p.name for p in parent.iterdir() if p.is_dir() and not p.name.startswith(".")]
 
-    Anything else under `raw/survey/` (files, other folder names) is ignored, and so is `raw/_truth/`,
-    which only the linkage scorer may read.
-    """
+
+def find_survey_waves(raw_dir: Path, warnings: list[str] | None = None) -> list[str]:
+    """Wave folders `raw/survey/w<N>_<YYYY>`, sorted by N. Any other folder is reported (log warning, and
+    appended to `warnings` if given); `raw/_truth/` is never looked at (only the linkage scorer reads it)."""
     survey = Path(raw_dir) / "survey"
     if not survey.is_dir():
         return []
-    waves = [p.name for p in survey.iterdir() if p.is_dir() and WAVE_FOLDER.match(p.name)]
+    folders = _folders(survey)
+    for name in sorted(n for n in folders if not WAVE_FOLDER.match(n)):
+        _warn(f"survey/{name}: not a wave folder name (expected w<N>_<YYYY>, e.g. w4_2025); not ingested until "
+              "renamed", warnings)
+    waves = [n for n in folders if WAVE_FOLDER.match(n)]
     return sorted(waves, key=lambda w: (wave_number(w), w))
 
 
@@ -38,13 +51,27 @@ def _is_calendar_date(text: str) -> bool:
     return True
 
 
-def find_udi_snapshots(raw_dir: Path) -> list[str]:
-    """Snapshot folders `raw/udi/YYYY-MM-DD` (real calendar dates), sorted by date.
-
-    Anything else under `raw/udi/` is ignored, and so is `raw/_truth/`.
-    """
+def find_udi_snapshots(raw_dir: Path, warnings: list[str] | None = None, today: date | None = None) -> list[str]:
+    """Snapshot folders `raw/udi/YYYY-MM-DD` (real calendar dates, not after today), sorted by date.
+    Other folders and future-dated ones are reported and left out."""
     udi = Path(raw_dir) / "udi"
     if not udi.is_dir():
         return []
-    return sorted(p.name for p in udi.iterdir()
-                  if p.is_dir() and SNAPSHOT_FOLDER.match(p.name) and _is_calendar_date(p.name))
+    today = today or date.today()
+    snapshots = []
+    for name in sorted(_folders(udi)):
+        if not (SNAPSHOT_FOLDER.match(name) and _is_calendar_date(name)):
+            _warn(f"udi/{name}: not a snapshot folder name (expected the retrieval date YYYY-MM-DD); not ingested",
+                  warnings)
+        elif date.fromisoformat(name) > today:
+            _warn(f"udi/{name}: snapshot dated after today ({today.isoformat()}); not ingested, so it cannot "
+                  "become the latest vintage (check the folder's date)", warnings)
+        else:
+            snapshots.append(name)
+    return snapshots
+
+
+def _warn(message: str, warnings: list[str] | None) -> None:
+    log.warning(message)
+    if warnings is not None:
+        warnings.append(message)

@@ -20,6 +20,7 @@ POOL = "duckdb_build"
 INGEST_GROUP = "ingest"
 SURVEY_CHECK = "survey_partition_valid"
 UDI_CHECK = "udi_partition_valid"
+WAVE_REGISTERED_CHECK = "survey_wave_registered"
 
 
 def file_metadata(results: Sequence) -> dict[str, dg.MetadataValue]:
@@ -30,8 +31,11 @@ def file_metadata(results: Sequence) -> dict[str, dg.MetadataValue]:
             "rows_in": result.rows_in,
             "rows_loaded": result.rows_loaded,
             "rows_quarantined": result.rows_quarantined,
+            "cells_set_missing": result.cells_set_missing,
             "sha256": result.file_sha256,
             "quarantine_reasons": dict(result.quarantine_reasons),
+            "cells_set_missing_reasons": dict(result.cells_set_missing_reasons),
+            "warnings": list(result.warnings),
         }
         for result in results
     }
@@ -39,9 +43,29 @@ def file_metadata(results: Sequence) -> dict[str, dg.MetadataValue]:
         "rows_in": dg.MetadataValue.int(sum(r.rows_in for r in results)),
         "rows_loaded": dg.MetadataValue.int(sum(r.rows_loaded for r in results)),
         "rows_quarantined": dg.MetadataValue.int(sum(r.rows_quarantined for r in results)),
+        "cells_set_missing": dg.MetadataValue.int(sum(r.cells_set_missing for r in results)),
         "files": dg.MetadataValue.json(files),
         "sha256": dg.MetadataValue.json({name: row["sha256"] for name, row in files.items()}),
     }
+
+
+def wave_registered_result(results: Sequence) -> dg.AssetCheckResult:
+    """Warning (never blocking) when the wave has no row in survey_waves.csv: says what row to add and
+    which field start was inferred instead."""
+    from panel_ingest.waves import SOURCE_SEED  # heavy imports only at run time
+
+    wave = results[0].wave
+    metadata = {"field_start": wave.field_start, "field_start_source": wave.field_start_source,
+                "layout": results[0].layout}
+    if wave.field_start_source == SOURCE_SEED:
+        return dg.AssetCheckResult(check_name=WAVE_REGISTERED_CHECK, passed=True, metadata=metadata,
+                                   description=f"{wave.wave_id} is in survey_waves.csv (field start {wave.field_start})")
+    return dg.AssetCheckResult(
+        check_name=WAVE_REGISTERED_CHECK, passed=False, severity=dg.AssetCheckSeverity.WARN, metadata=metadata,
+        description=(f"{wave.wave_id} has no field period in dbt_project/seeds/codebook/survey_waves.csv; the field "
+                     f"start {wave.field_start or '(none)'} was {wave.field_start_source}. Add the row "
+                     f"`{wave.wave_id},{wave.wave_number},{wave.wave_year},{results[0].layout},<field_start>,"
+                     f"<field_end>,<label>` to fix the period and label."))
 
 
 def check_result(check_name: str, outcome) -> dg.AssetCheckResult:
@@ -62,7 +86,9 @@ def check_result(check_name: str, outcome) -> dg.AssetCheckResult:
     pool=POOL,
     kinds={"python", "duckdb"},
     check_specs=[dg.AssetCheckSpec(SURVEY_CHECK, asset="survey_wave", blocking=True,
-                                   description="Loaded rows re-validate; rows add up; quarantine within tolerance.")],
+                                   description="Loaded rows re-validate; rows add up; quarantine within tolerance."),
+                 dg.AssetCheckSpec(WAVE_REGISTERED_CHECK, asset="survey_wave", blocking=False,
+                                   description="Warns when the wave has no row in survey_waves.csv (field start inferred).")],
 )
 def survey_wave(context: AssetExecutionContext, build_db: BuildDatabase) -> dg.MaterializeResult:
     """One survey wave folder `raw/survey/w<N>_<YYYY>/`: responses (+ invitations) into `raw`, bad rows into `audit.quarantine`."""
@@ -76,7 +102,11 @@ def survey_wave(context: AssetExecutionContext, build_db: BuildDatabase) -> dg.M
         ensure_raw_tables(con)
         results = ingest_survey_wave(con, paths.raw_dir(), wave_id, hmac_key)
         outcome = check_survey_partition(con, wave_id)
-    return dg.MaterializeResult(metadata=file_metadata(results), check_results=[check_result(SURVEY_CHECK, outcome)])
+    for result in results:
+        for message in result.warnings:
+            context.log.warning(message)
+    return dg.MaterializeResult(metadata=file_metadata(results), check_results=[
+        check_result(SURVEY_CHECK, outcome), wave_registered_result(results)])
 
 
 @dg.asset(
@@ -90,13 +120,20 @@ def survey_wave(context: AssetExecutionContext, build_db: BuildDatabase) -> dg.M
 )
 def udi_snapshot(context: AssetExecutionContext, build_db: BuildDatabase) -> dg.MaterializeResult:
     """One UDI retrieval folder `raw/udi/<YYYY-MM-DD>/`: applications, decisions and valid permits into `raw`."""
-    from panel_ingest.checks import check_udi_partition  # heavy imports only at run time
+    from panel_ingest.checks import CheckOutcome, check_udi_partition  # heavy imports only at run time
     from panel_ingest.raw_tables import ensure_raw_tables
-    from panel_ingest.udi import ingest_udi_snapshot
+    from panel_ingest.udi import empty_snapshot_warning, ingest_udi_snapshot
 
     snapshot_date = context.partition_key
     with build_db.connect() as con:
         ensure_raw_tables(con)
         results = ingest_udi_snapshot(con, paths.raw_dir(), snapshot_date)
         outcome = check_udi_partition(con, snapshot_date)
+    if not results:  # an empty folder: nothing retrieved yet; zero rows, a warning, never a blocked refresh
+        message = empty_snapshot_warning(f"udi/{snapshot_date}")
+        context.log.warning(message)
+        outcome = CheckOutcome(True, message, {"files": 0, "rows_in": 0})
+    for result in results:
+        for message in result.warnings:
+            context.log.warning(message)
     return dg.MaterializeResult(metadata=file_metadata(results), check_results=[check_result(UDI_CHECK, outcome)])
