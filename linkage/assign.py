@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from linkage.encoding import dice_similarity
-from linkage.model import TYPO_DICE, score_pairs
+from linkage.model import EVIDENCE_COLUMNS, TYPO_DICE, score_pairs
 from linkage.rules import attributes_compatible, person_id_for, record_sort_key, same_submitter
 
 # Posterior probability (match_posteriors) a model link needs.
@@ -181,6 +181,7 @@ class WaveResult:
     rows: list[dict]
     counts: Counter
     model: dict
+    candidates: list[dict] = field(default_factory=list)  # scored pairs, see candidate_rows
 
 
 def _exact_candidates(entity: Entity, history: History, counts: Counter) -> list[Candidate]:
@@ -205,19 +206,24 @@ def _token_labels(exact: list[Candidate], history: History) -> list[tuple[str, s
             for order, ids in sorted(persons.items()) if len(ids) == 1]
 
 
-def _bayes_factors(entities: list[Entity], history: History, labels) -> tuple[dict, dict]:
-    """Best log2 Bayes factor (and its record) per (entity order, person_id), and the model used."""
+def _bayes_factors(entities: list[Entity], history: History, labels) -> tuple[dict, dict, dict]:
+    """Best log2 Bayes factor (and its record) per (entity order, person_id), the model used, and the
+    reviewer's evidence (model.EVIDENCE_COLUMNS) of that best pair."""
     if history.records.empty:
-        return {}, {"trained": False, "settings": "first wave: nothing to score against"}
+        return {}, {"trained": False, "settings": "first wave: nothing to score against"}, {}
     left = pd.DataFrame([e.model_row() for e in entities])
     right = history.records[["record_id", *ATTRIBUTES, "email_hash", "email_bloom"]]
     scored = score_pairs(left, right, labels)
     pairs = scored.pairs.merge(history.records[["record_id", "person_id"]], on="record_id")
     pairs = pairs.sort_values(["log2_bayes_factor", "record_id"], ascending=[False, True])
     best: dict = {}
-    for row in pairs.itertuples(index=False):
-        best.setdefault((int(row.entity_id), row.person_id), (float(row.log2_bayes_factor), row.record_id))
-    return best, scored.parameters
+    evidence: dict = {}
+    for row in pairs.to_dict("records"):
+        key = (int(row["entity_id"]), row["person_id"])
+        if key not in best:
+            best[key] = (float(row["log2_bayes_factor"]), row["record_id"])
+            evidence[key] = {c: row[c] for c in EVIDENCE_COLUMNS}
+    return best, scored.parameters, evidence
 
 
 def match_posteriors(factors: dict, entity_orders: list[int], n_persons: int) -> tuple[dict, float]:
@@ -242,13 +248,23 @@ def match_posteriors(factors: dict, entity_orders: list[int], n_persons: int) ->
         if abs(new_share - share) < 1e-7:
             break
         share = new_share
+    return posteriors_at_share(factors, entity_orders, n_persons, share), share
+
+
+def posteriors_at_share(factors: dict, entity_orders: list[int], n_persons: int, share: float) -> dict:
+    """The posteriors of match_posteriors for a given returning share pi."""
+    wanted = set(entity_orders)
+    by_entity: dict[int, list[tuple[str, float]]] = {}
+    for (order, person_id), (log2_factor, _) in factors.items():
+        if order in wanted:
+            by_entity.setdefault(order, []).append((person_id, 2.0 ** min(log2_factor, 200.0)))
     weight = share / max(n_persons, 1)
     posteriors = {}
     for order, cands in by_entity.items():
         denominator = weight * sum(f for _, f in cands) + 1 - share
         for person_id, factor in cands:
             posteriors[(order, person_id)] = weight * factor / denominator
-    return posteriors, share
+    return posteriors
 
 
 def _take(candidates: list[Candidate], link_of: dict, owner: dict, merged_into: dict, counts: Counter) -> None:
@@ -274,7 +290,7 @@ def _take(candidates: list[Candidate], link_of: dict, owner: dict, merged_into: 
 
 def _link_entities(entities: list[Entity], history: History, counts: Counter):
     exact = [c for e in entities for c in _exact_candidates(e, history, counts)]
-    factors, model = _bayes_factors(entities, history, _token_labels(exact, history))
+    factors, model, evidence = _bayes_factors(entities, history, _token_labels(exact, history))
     for candidate in exact:
         candidate.score = factors.get((candidate.entity.order, candidate.person_id), (-1e9, None))[0]
     link_of: dict[int, Candidate] = {}
@@ -291,7 +307,32 @@ def _link_entities(entities: list[Entity], history: History, counts: Counter):
     _take(model_links, link_of, owner, merged_into, counts)
     model = {**model, "returning_share_of_unresolved": share, "unresolved_responses": len(open_entities),
              "persons_available": n_free}
-    return link_of, merged_into, model
+    # For the quality estimate and review: every entity against every person, exact links and persons
+    # already taken included (a second submission of one person that was not grouped shows up here).
+    unconstrained = posteriors_at_share(factors, list(by_order), len(history.latest), share)
+    candidates = candidate_rows(by_order, factors, posteriors, unconstrained, evidence, link_of)
+    return link_of, merged_into, model, candidates
+
+
+def candidate_rows(by_order: dict, factors: dict, posteriors: dict, unconstrained: dict, evidence: dict,
+                   link_of: dict) -> list[dict]:
+    """Every scored (entity, person) pair: the entity's response of record, the person's best-matching
+    record, the Bayes factor, the posterior the link decision used (NULL when the entity or the person
+    was resolved by an exact link first), the posterior among all the entity's candidates, whether this
+    run linked them, and the reviewer's evidence."""
+    rows = []
+    for (order, person_id), (log2_factor, record_id) in sorted(factors.items()):
+        record = by_order[order].record
+        earlier_wave, earlier_response = record_id.split(":", 1)
+        link = link_of.get(order)
+        rows.append({
+            "wave_id": record["wave_id"], "response_id": record["response_id"], "person_id": person_id,
+            "earlier_wave_id": earlier_wave, "earlier_response_id": earlier_response,
+            "log2_bayes_factor": log2_factor, "match_probability": posteriors.get((order, person_id)),
+            "probability_any_person": unconstrained[(order, person_id)],
+            "is_linked": link is not None and link.person_id == person_id, **evidence[(order, person_id)],
+        })
+    return rows
 
 
 def _group_rows(members: list[dict], person_id: str, method: str, linked_to, probability) -> list[dict]:
@@ -308,7 +349,7 @@ def link_wave(responses: pd.DataFrame, history: History) -> WaveResult:
     """Assign a person to every response of one wave (responses carry invitation_hash/_bloom)."""
     counts: Counter = Counter()
     entities = group_submissions(responses.to_dict("records"))
-    link_of, merged_into, model = _link_entities(entities, history, counts)
+    link_of, merged_into, model, candidates = _link_entities(entities, history, counts)
     absorbed: dict[int, list[dict]] = {}
     for e in entities:
         if e.order in merged_into:
@@ -331,4 +372,4 @@ def link_wave(responses: pd.DataFrame, history: History) -> WaveResult:
     counts["tokens_without_invitation"] = int((responses["token"].notna() & responses["invitation_hash"].isna()).sum())
     for method in (*METHOD_RANK, "single"):
         counts[f"records_{method}"] = sum(r["is_response_of_record"] and r["link_method"] == method for r in rows)
-    return WaveResult(rows, counts, model)
+    return WaveResult(rows, counts, model, candidates)

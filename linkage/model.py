@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from dataclasses import dataclass
 
 import duckdb
@@ -100,9 +101,48 @@ BLOCKING_RULES = [
 ]
 
 
+# Evidence a clerical reviewer may see for a pair: the agreement level of every comparison (by its
+# label) and the Dice similarity of the e-mail encodings. Never an address, hash or Bloom filter.
+EVIDENCE_COLUMNS = ("email_dice", *(f"{name}_agreement" for name in (
+    "email", "gender", "birth_year", "oblast_iso", "arrival_index", "kommune_code_2024", "language",
+    "partner_location", "children_in_norway")))
+
+
+def _side(sql: str) -> str:
+    """A comparison condition written for Splink (`col_l`, `col_r`) over the aliases `l` and `r`."""
+    return re.sub(r"\b(\w+)_([lr])\b", r"\2.\1", sql)
+
+
+def _agreement_sql(comparison: dict) -> str:
+    """CASE expression giving the label of the first comparison level whose condition holds."""
+    branches = [f"WHEN {_side(level['sql_condition'])} THEN '{level['label_for_charts']}'"
+                for level in comparison["comparison_levels"] if level["sql_condition"] != "ELSE"]
+    otherwise = next(level["label_for_charts"] for level in comparison["comparison_levels"]
+                     if level["sql_condition"] == "ELSE")
+    return f"CASE {' '.join(branches)} ELSE '{otherwise}' END AS {comparison['output_column_name']}_agreement"
+
+
+def _with_evidence(con: duckdb.DuckDBPyConnection, pairs: pd.DataFrame) -> pd.DataFrame:
+    """Add EVIDENCE_COLUMNS to oriented pairs (entity_id, record_id, ...) from the loaded sides."""
+    if pairs.empty:
+        return pairs.assign(**{c: pd.Series(dtype=object) for c in EVIDENCE_COLUMNS})
+    con.register("scored_pairs", pairs)
+    levels = ", ".join(_agreement_sql(c) for c in comparisons())
+    dice = _side(DICE_SQL)
+    frame = con.execute(f"""
+        SELECT p.*, round({dice}, 3) AS email_dice, {levels}
+        FROM scored_pairs p
+        JOIN new_responses l ON l.unique_id = p.entity_id
+        JOIN earlier_records r ON r.unique_id = p.record_id
+        ORDER BY p.entity_id, p.record_id
+    """).df()
+    con.unregister("scored_pairs")
+    return frame
+
+
 @dataclass
 class ScoredPairs:
-    """Candidate pairs `entity_id, record_id, log2_bayes_factor` and the model that scored them."""
+    """Candidate pairs `entity_id, record_id, log2_bayes_factor` (plus EVIDENCE_COLUMNS) and the model."""
 
     pairs: pd.DataFrame
     parameters: dict
@@ -137,27 +177,51 @@ PRIOR_MATCH_PROBABILITY = 0.01
 MIN_LABELS_FOR_M = 30
 
 
-def _register_labels(con: duckdb.DuckDBPyConnection, labels: list[tuple[str, str]]) -> None:
-    con.register("labels_frame", pd.DataFrame(labels, columns=["unique_id_l", "unique_id_r"]))
-    con.execute("""CREATE OR REPLACE TABLE link_labels AS
-                   SELECT 'new_responses' AS source_dataset_l, unique_id_l::VARCHAR AS unique_id_l,
-                          'earlier_records' AS source_dataset_r, unique_id_r::VARCHAR AS unique_id_r
-                   FROM labels_frame""")
+# Weight, in pairs, of the prior m probabilities when they are updated with the labelled pairs.
+M_PRIOR_PAIRS = 1.0
+
+
+def _label_level_counts(con: duckdb.DuckDBPyConnection, labels: list[tuple[str, str]]) -> dict:
+    """How many labelled pairs fall in each level of each comparison (null levels left out)."""
+    con.register("labels_frame", pd.DataFrame(labels, columns=["entity_id", "record_id"]).astype(str))
+    levels = ", ".join(_agreement_sql(c) for c in comparisons())
+    frame = con.execute(f"""
+        SELECT {levels} FROM labels_frame p
+        JOIN new_responses l ON l.unique_id = p.entity_id
+        JOIN earlier_records r ON r.unique_id = p.record_id""").df()
     con.unregister("labels_frame")
+    return {c: frame[c].value_counts().to_dict() for c in frame.columns}
 
 
-def _train(linker: Linker, con, n_left: int, n_right: int, labels: list[tuple[str, str]]) -> dict:
-    """u from random pairs; m from the token-linked pairs of this wave (known matches), because EM on
-    refugee data converges to households and regions instead of persons. Small inputs keep the priors."""
-    trained = {"u": False, "m": False, "labels": len(labels)}
-    if min(n_left, n_right) >= MIN_RECORDS_TO_TRAIN:
-        linker.training.estimate_u_using_random_sampling(max_pairs=U_SAMPLE_PAIRS, seed=RANDOM_SEED)
-        trained["u"] = True
-    if len(labels) >= MIN_LABELS_FOR_M:
-        _register_labels(con, labels)
-        linker.training.estimate_m_from_pairwise_labels("link_labels")
-        trained["m"] = True
-    return trained
+def comparisons_with_labels(con: duckdb.DuckDBPyConnection, labels: list[tuple[str, str]]) -> list[dict]:
+    """comparisons() with m probabilities from known matching pairs: per comparison, the share of the
+    labelled pairs in each level, smoothed towards the prior (Dirichlet with M_PRIOR_PAIRS pairs).
+
+    Every level is estimated, including those no labelled pair falls in: Splink's own label estimate
+    leaves such levels at their prior, so a stable attribute that never differs between known matches
+    kept a prior m of 0.1 for "different" beside a learnt 1.0 for "exact", and look-alikes scored too high.
+    A comparison no labelled pair can inform (the typed e-mail: token answers carry none) keeps its priors.
+    """
+    counts = _label_level_counts(con, labels)
+    out = []
+    for comparison in comparisons():
+        seen = counts.get(f"{comparison['output_column_name']}_agreement", {})
+        levels = [level for level in comparison["comparison_levels"] if not level.get("is_null_level")]
+        informed = sum(seen.get(level["label_for_charts"], 0) for level in levels)
+        if informed:
+            for level in levels:
+                level["m_probability"] = ((seen.get(level["label_for_charts"], 0) + M_PRIOR_PAIRS * level["m_probability"])
+                                          / (informed + M_PRIOR_PAIRS))
+        out.append(comparison)
+    return out
+
+
+def _train_u(linker: Linker, n_left: int, n_right: int) -> bool:
+    """u from random pairs (small inputs keep the priors)."""
+    if min(n_left, n_right) < MIN_RECORDS_TO_TRAIN:
+        return False
+    linker.training.estimate_u_using_random_sampling(max_pairs=U_SAMPLE_PAIRS, seed=RANDOM_SEED)
+    return True
 
 
 def score_pairs(left: pd.DataFrame, right: pd.DataFrame, labels: list[tuple[str, str]] = ()) -> ScoredPairs:
@@ -169,28 +233,34 @@ def score_pairs(left: pd.DataFrame, right: pd.DataFrame, labels: list[tuple[str,
     pair, `log2_bayes_factor`: the summed match weights of the comparisons, without the prior.
     """
     _silence_splink()
-    settings = SettingsCreator(
-        link_type="link_only",
-        comparisons=comparisons(),
-        blocking_rules_to_generate_predictions=BLOCKING_RULES,
-        probability_two_random_records_match=PRIOR_MATCH_PROBABILITY,
-        retain_matching_columns=False,
-        retain_intermediate_calculation_columns=False,
-    )
     if left.empty or right.empty:
         empty = pd.DataFrame({"entity_id": pd.Series(dtype=str), "record_id": pd.Series(dtype=str),
                               "log2_bayes_factor": pd.Series(dtype=float)})
+        empty = empty.assign(**{c: pd.Series(dtype=object) for c in EVIDENCE_COLUMNS})
         return ScoredPairs(empty, {"trained": False, "settings": "no candidate pairs"})
     db_api = DuckDBAPI(":memory:")
     con = db_api.duckdb_con
     _load_side(con, "new_responses", left, "entity_id")
     _load_side(con, "earlier_records", right, "record_id")
+    # m from the token-linked pairs of this wave (known matches): EM on refugee data converged to
+    # households and regions instead of persons. Few labels keep the priors.
+    labels = list(labels)
+    trained = {"u": False, "m": len(labels) >= MIN_LABELS_FOR_M, "labels": len(labels)}
+    settings = SettingsCreator(
+        link_type="link_only",
+        comparisons=comparisons_with_labels(con, labels) if trained["m"] else comparisons(),
+        blocking_rules_to_generate_predictions=BLOCKING_RULES,
+        probability_two_random_records_match=PRIOR_MATCH_PROBABILITY,
+        retain_matching_columns=False,
+        retain_intermediate_calculation_columns=False,
+    )
     linker = Linker([db_api.register("new_responses", dataset_display_name="new_responses"),
                      db_api.register("earlier_records", dataset_display_name="earlier_records")],
                     settings, log_level=None)
-    trained = _train(linker, con, len(left), len(right), list(labels))
+    trained["u"] = _train_u(linker, len(left), len(right))
     predictions = linker.inference.predict(threshold_match_probability=CANDIDATE_FLOOR)
     pairs = _orient_pairs(predictions.as_pandas_dataframe(), set(left["entity_id"].astype(str)))
+    pairs = _with_evidence(con, pairs)
     model = linker.misc.save_model_to_json()
     con.close()
     return ScoredPairs(pairs, {"trained": trained, "splink_model": model})

@@ -10,8 +10,10 @@ from datetime import datetime, timezone
 import duckdb
 import pandas as pd
 
-from linkage import assign, model
+from linkage import assign, model, review
 from linkage.assign import History, link_wave
+from linkage.decisions import apply_decisions, read_decisions
+from linkage.estimate import write_estimates
 from linkage.rules import MAX_BIRTH_YEAR_GAP
 from linkage.schema import ensure_linkage_tables
 from linkage.truth import load_truth
@@ -22,6 +24,10 @@ RESPONSE_COLUMNS = (
     "wave_id", "wave_number", "response_id", "submitted_at", "is_complete", "gender", "birth_year",
     "oblast_iso", "arrival_month", "kommune_code_2024", "children_in_norway", "language",
     "partner_location", "token", "email_hash", "email_bloom",
+)
+CANDIDATE_COLUMNS = (
+    "wave_id", "response_id", "person_id", "earlier_wave_id", "earlier_response_id", "log2_bayes_factor",
+    "match_probability", "probability_any_person", "is_linked", *model.EVIDENCE_COLUMNS,
 )
 ASSIGNMENT_COLUMNS = (
     "wave_id", "wave_number", "response_id", "person_id", "is_response_of_record", "duplicate_of_response_id",
@@ -83,18 +89,28 @@ def _parameters(models: dict) -> dict:
     }
 
 
-def _write(con, run_id: str, started: datetime, new_rows: pd.DataFrame, kept_waves: list[str],
-           relinked: list[str], parameters: dict, counts: dict) -> None:
-    """Replace every wave not kept with this run's rows and record the run, in one transaction."""
+def _insert(con, table: str, frame: pd.DataFrame, run_id: str) -> None:
+    if frame.empty:
+        return
+    frame = frame.assign(linkage_run_id=run_id).astype(object)
+    con.register("new_rows_frame", frame.where(frame.notna(), None))
+    con.execute(f"INSERT INTO linkage.{table} BY NAME SELECT * FROM new_rows_frame")
+    con.unregister("new_rows_frame")
+
+
+def _write(con, run_id: str, started: datetime, new_rows: pd.DataFrame, candidates: pd.DataFrame,
+           kept_waves: list[str], relinked: list[str], parameters: dict, counts: dict, decisions: list) -> None:
+    """Replace every wave not kept with this run's rows, honour the clerical decisions, estimate the
+    quality, queue pairs for review and record the run, in one transaction."""
     con.execute("BEGIN TRANSACTION")
     try:
-        con.execute("DELETE FROM linkage.response_persons WHERE NOT list_contains(?::VARCHAR[], wave_id)",
-                    [kept_waves])
-        if not new_rows.empty:
-            new_rows = new_rows.assign(linkage_run_id=run_id)
-            con.register("new_assignments", new_rows)
-            con.execute("INSERT INTO linkage.response_persons BY NAME SELECT * FROM new_assignments")
-            con.unregister("new_assignments")
+        for table in ("response_persons", "candidate_pairs"):
+            con.execute(f"DELETE FROM linkage.{table} WHERE NOT list_contains(?::VARCHAR[], wave_id)", [kept_waves])
+        _insert(con, "response_persons", new_rows, run_id)
+        _insert(con, "candidate_pairs", candidates, run_id)
+        parameters["review_decisions"] = apply_decisions(con, decisions, run_id)
+        parameters["exact_link_error"] = write_estimates(con, run_id, counts)
+        parameters["review_queue_pairs"] = review.write_review_queue(con, run_id, assign.MATCH_THRESHOLD)
         con.execute("INSERT INTO linkage.runs VALUES (?, ?, ?, ?, ?, ?)",
                     [run_id, started, datetime.now(timezone.utc).replace(tzinfo=None), relinked,
                      json.dumps(parameters, default=str), json.dumps(counts)])
@@ -109,17 +125,19 @@ def _stack(frames: list[pd.DataFrame]) -> pd.DataFrame:
     return pd.concat([f.astype(object) for f in frames], ignore_index=True)
 
 
-def link_waves(con: duckdb.DuckDBPyConnection, truth_csv=None) -> dict:
-    """Link every wave not yet linked, keeping earlier assignments; write `linkage.*`; return metadata."""
+def link_waves(con: duckdb.DuckDBPyConnection, truth_csv=None, decisions_csv=None) -> dict:
+    """Link every wave not yet linked, keeping earlier assignments, and honour the clerical decisions of
+    `decisions_csv` (linkage.decisions); write `linkage.*`; return metadata."""
     started = datetime.now(timezone.utc).replace(tzinfo=None)
     ensure_linkage_tables(con)
+    decisions = read_decisions(decisions_csv)  # a malformed file stops the run before anything changes
     truth_rows = load_truth(con, truth_csv)
     responses = read_responses(con)
     kept = _kept_waves(con, responses)
     kept_waves = sorted(set(kept.wave_id))
     run_id = f"{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
     linked = responses.merge(kept, on=["wave_id", "wave_number", "response_id"]) if not kept.empty else None
-    new_rows, models, counts = [], {}, {}
+    new_rows, new_candidates, models, counts = [], [], {}, {}
     waves = responses[["wave_id", "wave_number"]].drop_duplicates().sort_values("wave_number")
     for wave_id in waves.wave_id:
         if wave_id in kept_waves:
@@ -129,6 +147,7 @@ def link_waves(con: duckdb.DuckDBPyConnection, truth_csv=None) -> dict:
         result = link_wave(wave_responses, history)
         rows = pd.DataFrame(result.rows, columns=list(ASSIGNMENT_COLUMNS))
         new_rows.append(rows)
+        new_candidates.append(pd.DataFrame(result.candidates, columns=list(CANDIDATE_COLUMNS)))
         models[wave_id], counts[wave_id] = result.model, dict(sorted(result.counts.items()))
         wave_linked = wave_responses.merge(rows, on=["wave_id", "wave_number", "response_id"])
         linked = wave_linked if linked is None else _stack([linked, wave_linked])
@@ -136,7 +155,8 @@ def link_waves(con: duckdb.DuckDBPyConnection, truth_csv=None) -> dict:
     relinked = list(models)
     parameters = _parameters(models)
     all_rows = _stack(new_rows) if new_rows else pd.DataFrame(columns=list(ASSIGNMENT_COLUMNS))
-    _write(con, run_id, started, all_rows, kept_waves, relinked, parameters, counts)
+    all_candidates = _stack(new_candidates) if new_candidates else pd.DataFrame(columns=list(CANDIDATE_COLUMNS))
+    _write(con, run_id, started, all_rows, all_candidates, kept_waves, relinked, parameters, counts, decisions)
     return _metadata(con, run_id, relinked, counts, parameters, truth_rows)
 
 

@@ -18,7 +18,10 @@ import pandas as pd
 from panel_ingest.pseudonymise import email_bloom, email_hash
 
 KEY = b"synthetic-linkage-key"
-WAVES = (("w1_2022", 1, datetime(2022, 6, 1)), ("w2_2023", 2, datetime(2023, 5, 2)), ("w3_2024", 3, datetime(2024, 9, 16)))
+WAVES = (("w1_2022", 1, datetime(2022, 6, 1)), ("w2_2023", 2, datetime(2023, 5, 2)), ("w3_2024", 3, datetime(2024, 9, 16)),
+         ("w4_2025", 4, datetime(2025, 9, 15)))
+# Wave in which a person first answers, by number of waves (most join in the first).
+FIRST_WAVE_WEIGHTS = {3: [70, 20, 10], 4: [62, 18, 10, 10]}
 OBLASTS = ["UA-05", "UA-07", "UA-09", "UA-12", "UA-14", "UA-18", "UA-21", "UA-23", "UA-26", "UA-30", "UA-32",
            "UA-35", "UA-46", "UA-48", "UA-51", "UA-53", "UA-56", "UA-59", "UA-61", "UA-63", "UA-65", "UA-68"]
 KOMMUNER = ["0301", "1103", "4601", "5001", "3201", "3205", "1108", "3301", "5501", "4204", "3907", "1506"]
@@ -76,8 +79,9 @@ def _display(rng: random.Random, address: str) -> str:
 
 
 class _Builder:
-    def __init__(self, n_persons: int, seed: int, rates: MessRates):
+    def __init__(self, n_persons: int, seed: int, rates: MessRates, n_waves: int = 3):
         self.rng = random.Random(seed)
+        self.waves = WAVES[:n_waves]
         self.rates = rates
         self.n_persons = n_persons
         self.responses: list[dict] = []
@@ -101,7 +105,7 @@ class _Builder:
             "birth_year": rng.randint(1950, 2005), "oblast_iso": rng.choice(OBLASTS),
             "arrival_month": datetime(2022, rng.randint(3, 12), 1).date(), "kommune": rng.choice(KOMMUNER),
             "children": rng.choice([0, 0, 1, 1, 2, 3]), "address": f"{local}@{rng.choice(DOMAINS)}",
-            "first_wave": rng.choices([1, 2, 3], weights=[70, 20, 10])[0],
+            "first_wave": rng.choices(range(1, len(self.waves) + 1), weights=FIRST_WAVE_WEIGHTS[len(self.waves)])[0],
             "language": rng.choice(["uk", "uk", "ru"]), "partner": rng.choice(["norway", "ukraine", "none"]),
         }
 
@@ -190,7 +194,7 @@ class _Builder:
                 people.append(self.spouse_of(number, people[-1]))
             else:
                 people.append(self.person(number))
-        for wave in WAVES:
+        for wave in self.waves:
             tokens = self.invite(wave) if wave[1] > 1 else {}
             for person in people:
                 joined = person["first_wave"] < wave[1] and person.get("seen")
@@ -201,9 +205,12 @@ class _Builder:
                           pd.DataFrame(self.truth, columns=["wave_id", "response_id", "person_id"]))
 
 
-def build_population(n_persons: int, seed: int = 7, mess: float = 1.0) -> Population:
-    """A three-wave panel of about `n_persons` people with mess at `mess` times the default rates."""
-    return _Builder(n_persons, seed, MessRates().scaled(mess)).build()
+def build_population(n_persons: int, seed: int = 7, mess: float = 1.0, waves: int = 3) -> Population:
+    """A panel of `waves` waves (3 or 4) of about `n_persons` people with mess at `mess` times the
+    default rates."""
+    if waves not in FIRST_WAVE_WEIGHTS:
+        raise ValueError(f"waves must be one of {sorted(FIRST_WAVE_WEIGHTS)}")
+    return _Builder(n_persons, seed, MessRates().scaled(mess), waves).build()
 
 
 def write_staging(con: duckdb.DuckDBPyConnection, responses: pd.DataFrame, invitations: pd.DataFrame) -> None:
