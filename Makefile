@@ -16,8 +16,11 @@ UV := $(TOOLS)/bin/uv
 VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
+# A DuckDB 1.x client (what R, JDBC/DBeaver and BI tools bundle): the tests open the published file with it.
+DUCKDB1 := $(TOOLS)/duckdb1
+DUCKDB1_PINS := duckdb==1.5.6 pytz==2025.2
 
-.PHONY: install demo test refresh dev bench restore generate clean-data
+.PHONY: install demo test refresh dev bench restore releases generate clean-data report docs
 
 install: $(INSTALLED) $(DAGSTER_HOME)/dagster.yaml
 
@@ -29,6 +32,11 @@ $(INSTALLED): $(UV) pyproject.toml uv.lock
 	UV_PYTHON_DOWNLOADS=never $(UV) sync --frozen --python $(PYTHON)
 	touch $@
 
+$(DUCKDB1)/.installed:
+	$(PYTHON) -m venv $(DUCKDB1)
+	$(DUCKDB1)/bin/pip install --quiet --disable-pip-version-check $(DUCKDB1_PINS)
+	touch $@
+
 $(DAGSTER_HOME)/dagster.yaml: orchestration/dagster.yaml
 	mkdir -p $(DAGSTER_HOME)
 	cp orchestration/dagster.yaml $@
@@ -36,7 +44,8 @@ $(DAGSTER_HOME)/dagster.yaml: orchestration/dagster.yaml
 ## make demo: synthetic data -> full refresh -> summary of the published marts
 demo: install
 	$(PY) -m synthetic_panel --out $(PANEL_DATA_DIR)/raw --scale $(SCALE) --seed $(SEED)
-	$(PY) -c "from panel_ingest.secrets import ensure_local_key; from panel_ingest.paths import data_dir; ensure_local_key(data_dir())"
+	@# a random key for synthetic data, kept outside the data root (~/.config/ukraine-panel/keys/...)
+	@if [ -z "$$PANEL_HMAC_KEY" ] && [ -z "$$PANEL_HMAC_KEY_FILE" ]; then $(PY) -m panel_ingest.secrets; fi
 	$(PY) -m orchestration.refresh
 	$(PY) -m orchestration.summary
 
@@ -45,16 +54,23 @@ generate: install
 	$(PY) -m synthetic_panel --out $(PANEL_DATA_DIR)/raw --scale $(SCALE) --seed $(SEED)
 
 ## make test: the whole suite (Python tests, dbt build with its data and unit tests)
-test: install
+test: install $(DUCKDB1)/.installed
 	$(PY) -m pytest
 
 ## make refresh: materialise every asset for $(PANEL_DATA_DIR)/raw and publish warehouse.duckdb
+## make can only exit 0 or 2, so the refresh's own status (1 check failed, 2 could not start) is printed
+## last; bin/refresh runs the same refresh and exits with that status (for schedulers).
 refresh: install
-	$(PY) -m orchestration.refresh
+	@$(PY) -m orchestration.refresh; status=$$?; \
+	if [ $$status -ne 0 ]; then echo "make refresh: the refresh exited with status $$status" \
+	  "(1 a check or step failed, nothing published; 2 could not start); make exits 2 on any failure," \
+	  "bin/refresh exits with the refresh's own status" >&2; fi; exit $$status
 
-## make dev: Dagster UI and daemon with schedules and sensors
+## make dev: Dagster UI and daemon with schedules and sensors (DEV_PORT, default 3000). `exec` makes dagster the
+## process make signals, so stopping make (Ctrl-C or SIGTERM) stops the webserver, daemon and code servers too.
+DEV_PORT ?= 3000
 dev: install
-	$(VENV)/bin/dagster dev -m orchestration.definitions
+	exec $(VENV)/bin/dagster dev -m orchestration.definitions --port $(DEV_PORT)
 
 ## make bench: refresh, linkage, query and baseline figures per scale -> BENCHMARKS.md, benchmarks/results.json
 ## (SCALES="1 10 100" by default, SCALE=S for one scale; BENCH_TIMEOUT seconds per measurement)
@@ -63,6 +79,18 @@ BENCH_SCALES = $(if $(filter command line environment environment override,$(ori
 bench: install
 	$(PY) -m benchmarks.bench --scales $(BENCH_SCALES) --seed $(SEED)
 
-## make restore: put the last good warehouse back
+## make restore: put the last good warehouse back; make restore RELEASE=<id>: put a kept release back
 restore: install
-	$(PY) -m orchestration.publish --restore
+	$(PY) -m orchestration.publish --restore $(if $(RELEASE),--release $(RELEASE))
+
+## make releases: the kept releases (PANEL_KEEP_RELEASES, default 5), oldest first
+releases: install
+	$(PY) -m orchestration.releases
+
+## make report: $(PANEL_DATA_DIR)/report/index.html from the published warehouse (every refresh renders it too)
+report: install
+	$(PY) -m panel_report report
+
+## make docs: $(PANEL_DATA_DIR)/catalogue/index.html (dbt docs, static) and catalogue/codebook.html
+docs: install
+	$(PY) -m panel_report docs

@@ -5,7 +5,15 @@
 Uses the Dagster instance in `$DAGSTER_HOME` (ephemeral if unset), so refresh runs show up in the UI.
 Exit status: 0 everything built, every blocking check passed and the warehouse was published;
 1 a check or step failed (the published warehouse is untouched; the failures are printed);
-2 the refresh could not start (no key, no raw data).
+2 the refresh could not start (no key, a key file inside the data root, no raw data).
+(Status 3 of the contract, "published with broken partitions held back", is never returned: any broken
+partition holds the whole publication back.) `make refresh` reports the status in its last line, but make
+itself can only exit 0 or 2; a scheduler that needs the exact status runs `bin/refresh`.
+
+A refresh killed half-way (SIGKILL, power loss) leaves the published warehouse as it was. Whatever it
+left behind is cleared by the next refresh, with a message: the Dagster concurrency slots its runs held
+(which would otherwise make every later refresh wait forever), its runs still marked as running, and the
+temporary files of a publication or restore.
 """
 from __future__ import annotations
 
@@ -25,10 +33,13 @@ from dagster._core.events import DagsterEventType
 
 from orchestration.defs.partitions import SURVEY_WAVE_PARTITIONS, UDI_SNAPSHOT_PARTITIONS
 from orchestration.failures import Failure, run_failures
+from orchestration.exports import exports_dir
+from orchestration.publish import remove_stale_staging
+from orchestration.releases import published_release_id, releases_dir
 from linkage.schema import carry_over_assignments
 from panel_ingest import paths
 from panel_ingest.discover import find_survey_waves, find_udi_snapshots
-from panel_ingest.secrets import MissingHmacKeyError, load_hmac_key
+from panel_ingest.secrets import KeyInsideDataRootError, MissingHmacKeyError, load_hmac_key
 
 EXIT_OK, EXIT_FAILED, EXIT_CANNOT_START = 0, 1, 2
 
@@ -81,17 +92,68 @@ def exclusive_refresh(build: Path) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
+EXPECTED_LAYOUT = """the refresh reads this layout (docs/contracts/inputs.md):
+  {raw}/survey/w<N>_<YYYY>/responses.(csv|xlsx|sav)   one folder per wave, e.g. w1_2022
+  {raw}/survey/w<N>_<YYYY>/invitations.csv            optional
+  {raw}/udi/<YYYY-MM-DD>/...                           one folder per UDI retrieval date
+For synthetic data to try it on: make generate PANEL_DATA_DIR={root}"""
+
+
 def register_partitions(instance: dg.DagsterInstance, raw: Path) -> tuple[list[str], list[str]]:
     """Add a partition for every wave and UDI snapshot folder that is not one yet; return both lists."""
     waves, snapshots = find_survey_waves(raw), find_udi_snapshots(raw)
     if not waves and not snapshots:
-        raise RefreshCannotStart(f"no wave folder under {raw / 'survey'} and no snapshot folder under {raw / 'udi'}")
+        raise RefreshCannotStart(
+            f"no wave folder under {raw / 'survey'} and no snapshot folder under {raw / 'udi'}; "
+            + EXPECTED_LAYOUT.format(raw=raw, root=raw.parent))
     for name, keys in ((SURVEY_WAVE_PARTITIONS, waves), (UDI_SNAPSHOT_PARTITIONS, snapshots)):
         known = set(instance.get_dynamic_partitions(name))
         new = [key for key in keys if key not in known]
         if new:
             instance.add_dynamic_partitions(name, new)
     return waves, snapshots
+
+
+REFRESH_TRIGGER = {"panel/trigger": "refresh"}
+
+
+def release_stale_claims(instance: dg.DagsterInstance, log=print) -> list[str]:
+    """Free what runs of a dead refresh still hold, so this refresh does not wait for them forever.
+
+    Called with the data root's refresh lock held, so no other refresh is alive: a refresh run that is
+    not finished was killed. Its `duckdb_build` pool slots are freed and it is marked failed. Slots still
+    held by any finished run (whatever started it) are freed too. Returns the run ids released.
+    """
+    storage = instance.event_log_storage
+    try:
+        claimed = storage.get_concurrency_run_ids()
+    except NotImplementedError:  # an instance without concurrency pools (ephemeral) has nothing to free
+        return []
+    released = []
+    for run_id in sorted(claimed):
+        run = instance.get_run_by_id(run_id)
+        dead_refresh = run is not None and not run.is_finished and run.tags.get("panel/trigger") == "refresh"
+        if run is not None and not run.is_finished and not dead_refresh:
+            continue  # a daemon run still in progress owns its slot
+        if dead_refresh:
+            instance.report_run_failed(run, "the refresh that ran it was killed; marked failed by the next refresh")
+        storage.free_concurrency_slots_for_run(run_id)
+        released.append(run_id)
+        log(f"released the concurrency slots of run {run_id} ({'killed refresh' if dead_refresh else 'finished run'})")
+    for run in instance.get_runs(dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.STARTING],
+                                               tags=REFRESH_TRIGGER)):
+        if run.run_id not in released:  # killed before it claimed a slot: still shown as running
+            instance.report_run_failed(run, "the refresh that ran it was killed; marked failed by the next refresh")
+            released.append(run.run_id)
+            log(f"marked run {run.run_id} of a killed refresh as failed")
+    return released
+
+
+def clear_leftovers(instance: dg.DagsterInstance, log=print) -> None:
+    """Everything a killed refresh may have left behind (see the module docstring), with a message for each."""
+    release_stale_claims(instance, log)
+    for path in remove_stale_staging():
+        log(f"removed {path}, left by a refresh or restore that was killed")
 
 
 def start_fresh_build(build: Path) -> None:
@@ -115,7 +177,7 @@ CONSOLE_LOGGING = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
 
 
 def _execute(job: dg.JobDefinition, instance: dg.DagsterInstance, result: RefreshResult, **kwargs) -> dg.ExecuteInProcessResult:
-    run = job.execute_in_process(instance=instance, raise_on_error=False, tags={"panel/trigger": "refresh"},
+    run = job.execute_in_process(instance=instance, raise_on_error=False, tags=REFRESH_TRIGGER,
                                  run_config=CONSOLE_LOGGING, **kwargs)
     result.run_ids.append(run.run_id)
     result.failures += run_failures(instance, run.run_id)
@@ -143,6 +205,7 @@ def refresh(instance: dg.DagsterInstance | None = None, log=print) -> RefreshRes
     instance = instance or refresh_instance()
     waves, snapshots = register_partitions(instance, paths.raw_dir())
     with exclusive_refresh(paths.build_db_path()):
+        clear_leftovers(instance, log)
         return _build_and_publish(defs, instance, waves, snapshots, log)
 
 
@@ -173,6 +236,10 @@ def report(result: RefreshResult, out=print) -> int:
     if result.success:
         kept = f" (previous kept as {paths.previous_db_path().name})" if paths.previous_db_path().exists() else ""
         out(f"published {paths.published_db_path()}{kept}")
+        release_id = published_release_id()
+        if release_id:
+            out(f"release {release_id}: {releases_dir() / release_id} (make releases lists them); "
+                f"Parquet, Stata and SPSS files in {exports_dir()}")
         return EXIT_OK
     out(f"refresh FAILED; {paths.published_db_path()} was left untouched. What failed:")
     for failure in result.failures or [Failure("run", "downstream_job", None, "published_warehouse was not materialised")]:
@@ -201,7 +268,7 @@ def main() -> int:
     """CLI entry point (`make refresh`)."""
     try:
         result = refresh()
-    except (MissingHmacKeyError, RefreshCannotStart) as error:
+    except (MissingHmacKeyError, KeyInsideDataRootError, RefreshCannotStart) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_CANNOT_START
     status = report(result)

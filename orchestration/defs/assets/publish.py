@@ -1,7 +1,7 @@
 """The published warehouse: the last step, run only when every upstream blocking check passed."""
-from __future__ import annotations
 
 import dagster as dg
+from dagster import AssetExecutionContext
 from dagster._core.events import DagsterEventType
 
 from orchestration.defs.assets.dbt import mart_keys
@@ -32,7 +32,7 @@ def run_check_results(instance: dg.DagsterInstance, run_id: str) -> list[dict]:
     kinds={"duckdb"},
     automation_condition=dg.AutomationCondition.eager(),
 )
-def published_warehouse(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+def published_warehouse(context: AssetExecutionContext) -> dg.MaterializeResult:
     """`$PANEL_DATA_DIR/warehouse.duckdb`: the checked build file, swapped in atomically; the old one kept as
     previous, the release (file, manifest, Parquet/Stata/SPSS exports) kept under `releases/<release_id>/`."""
     result = publish_build(paths.build_db_path(), paths.published_db_path(), paths.previous_db_path(),
