@@ -105,8 +105,11 @@ class ScaleFolder:
 
 
 class Bench:
-    def __init__(self, root: Path, seed: int, timeout: float, max_memory_mib: float, log=print):
-        self.root, self.seed, self.timeout, self.max_memory_mib, self.log = root, seed, timeout, max_memory_mib, log
+    """Runs the measurements; `save()` is called after each one, so a long run that is stopped keeps its figures."""
+
+    def __init__(self, root: Path, seed: int, timeout: float, max_memory_mib: float, log=print, save=lambda: None):
+        self.root, self.seed, self.timeout, self.max_memory_mib = root, seed, timeout, max_memory_mib
+        self.log, self.save = log, save
 
     def measure(self, command: list[str], env: dict[str, str]) -> Measured:
         return run_measured(command, env=env, cwd=PROJECT_ROOT, timeout=self.timeout,
@@ -126,33 +129,35 @@ class Bench:
                        **{f"process_{key}": value for key, value in measured_figures.items()})
         return figures
 
-    def run_scale(self, scale: float) -> dict:
+    def run_scale(self, scale: float, result: dict) -> None:
+        """Fill `result` with the figures of one scale."""
         folder = ScaleFolder(self.root, scale)
         folder.reset()
         env = bench_env(folder.data)
         self.log(f"scale {scale:g}: generating data into {folder.raw} (not timed)")
         generated = self.measure(self.python("-m", "synthetic_panel", "--out", str(folder.raw), "--scale", f"{scale:g}",
                                              "--seed", str(self.seed)), env)
-        result: dict = {"scale": scale, "folder": str(folder.path), "generation": generated.figures()}
+        result.update(folder=str(folder.path), generation=generated.figures())
         if not generated.ok:
             result["generation"]["error"] = generated.stderr.strip().splitlines()[-1:]
-            return result
+            return
         result["data"] = describe_data(folder.raw)
         snapshot, wave = folder.hold_back()
         result["held_back"] = {"udi_snapshot": snapshot, "wave": wave}
         result["floor"] = {"cold_data": self.floor(folder.raw, env)}
-        result["refreshes"] = self.refreshes(folder, env, snapshot, wave)
+        result["refreshes"] = {}
+        self.refreshes(folder, env, snapshot, wave, result["refreshes"])
         result["floor"]["full_data"] = self.floor(folder.raw, env)
         warehouse = folder.data / "warehouse.duckdb"
         if warehouse.exists():
             result["queries"] = query_times(warehouse)
         self.log(f"scale {scale:g}: linkage (benchmarks.linkage_bench) and the plain Splink baseline")
         result["linkage"] = self.linkage(scale, env)
+        self.save()
         result["splink_baseline"] = self.json_figures(self.measure(
             self.python("-m", "benchmarks.splink_baseline", "--scale", f"{scale:g}", "--seed", str(self.seed), "--json"),
             env))
-        result["ratios"] = report.ratios(result)
-        return result
+        self.save()
 
     def floor(self, raw: Path, env: dict[str, str]) -> dict:
         return self.json_figures(self.measure(self.python("-m", "benchmarks.floor", "--raw", str(raw), "--json"), env))
@@ -162,9 +167,8 @@ class Bench:
                 "print(json.dumps(run(float(sys.argv[1]), 1.0, int(sys.argv[2]))))")
         return self.json_figures(self.measure(self.python("-c", code, f"{scale:g}", str(self.seed)), env))
 
-    def refreshes(self, folder: ScaleFolder, env: dict[str, str], snapshot: str, wave: str) -> dict:
+    def refreshes(self, folder: ScaleFolder, env: dict[str, str], snapshot: str, wave: str, figures: dict) -> None:
         deliveries = {"new_snapshot": ("udi", snapshot), "new_wave": ("survey", wave)}
-        figures: dict[str, dict] = {}
         for name in REFRESH_SEQUENCE:
             if any(not f.get("status") == "ok" for f in figures.values()):
                 figures[name] = {"status": "not run", "note": "an earlier refresh of the sequence did not succeed"}
@@ -176,10 +180,11 @@ class Bench:
             measured = self.measure(self.python("-m", "orchestration.refresh"), env)
             figures[name] = measured.figures()
             if not measured.ok and measured.status == "failed":
-                figures[name]["error"] = (measured.stdout + measured.stderr).strip().splitlines()[-5:]
+                # The refresh ends its output with what failed; Dagster's logs and stack traces go to stderr.
+                figures[name]["error"] = (measured.stdout.strip() or measured.stderr.strip()).splitlines()[-5:]
             figures[name].update(stage_times(folder.data / "dagster_home", since - 1, measured.seconds))
             self.log(f"  {figures[name]['status']} in {measured.seconds:.1f} s, peak {measured.peak_rss_mib:.0f} MiB")
-        return figures
+            self.save()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -197,23 +202,30 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--markdown", type=Path, default=PROJECT_ROOT / "BENCHMARKS.md")
     parser.add_argument("--before", type=Path, default=PROJECT_ROOT / "benchmarks" / "results_before.json",
                         help="figures of the code before a change, shown beside the new ones if the file exists")
+    parser.add_argument("--caveat", action="append", default=[],
+                        help="a caveat printed with the figures (repeatable), e.g. what else ran on the machine")
     args = parser.parse_args(argv)
 
-    bench = Bench(args.dir.resolve(), args.seed, args.timeout, args.max_memory_mib)
     results = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "machine": machine.describe(),
                "versions": machine.versions(), "seed": args.seed, "timeout_seconds": args.timeout,
-               "max_memory_mib": round(args.max_memory_mib), "scales": []}
-    for scale in args.scales:
-        results["scales"].append(bench.run_scale(scale))
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(results, indent=2) + "\n")  # after every scale, so a long run keeps what it has
+               "max_memory_mib": round(args.max_memory_mib), "caveats": args.caveat, "scales": []}
     before = json.loads(args.before.read_text()) if args.before.exists() else None
-    markdown = report.markdown(results, before)
-    args.markdown.write_text(markdown)
-    print(markdown)
+
+    def save() -> None:
+        for result in results["scales"]:
+            result["ratios"] = report.ratios(result)
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(results, indent=2) + "\n")
+        args.markdown.write_text(report.markdown(results, before))
+
+    bench = Bench(args.dir.resolve(), args.seed, args.timeout, args.max_memory_mib, save=save)
+    for scale in args.scales:
+        results["scales"].append({"scale": scale})
+        bench.run_scale(scale, results["scales"][-1])
+        save()
+    print(report.markdown(results, before))
     print(f"figures written to {args.json} and {args.markdown}")
     return 0
-
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -1,8 +1,11 @@
 """BENCHMARKS.md from the benchmark's figures: one table per scale, the issue's targets beside them."""
 from __future__ import annotations
 
+import argparse
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from benchmarks.stages import STAGES
 
@@ -229,7 +232,7 @@ def stage_table(result: dict) -> list[str]:
             continue
         lines.append(f"| {stage} | " + " | ".join("" if c is None else f"{c:.1f}" for c in cells) + " |")
     lines.append("| **wall time** | " + " | ".join(
-        _seconds(_measured("refreshes", n)(result)) if _measured("refreshes", n)(result) is not None else ""
+        _seconds(refreshes[n]["seconds"]) if refreshes[n].get("status") == "ok" else refreshes[n].get("status", "")
         for n in names) + " |")
     lines.append("| Dagster runs | " + " | ".join(str(_get(refreshes[n], "runs") or "") for n in names) + " |")
     lines.append("| load average at start | " + " | ".join(str(_get(refreshes[n], "load_before") or "")
@@ -281,7 +284,21 @@ How each figure is measured, per scale (`--scale` of the generator, 1 = the defa
 """
 
 
+def busy_machine_caveat(results: dict) -> str | None:
+    """A caveat when the machine was busy with other work (its load average above its cores) during the run."""
+    cores = results["machine"]["cores"] or 1
+    loads = [results["machine"]["load_average_at_start"][0]] + [
+        figures.get("load_before", 0) for scale in results["scales"] for figures in (scale.get("refreshes") or {}).values()]
+    if max(loads) <= cores:
+        return None
+    return (f"the machine was shared with other work: the 1-minute load average reached {max(loads):.1f} on "
+            f"{cores} cores at the start of a measurement (see \"load average at start\" below), so wall times "
+            "are longer than on a quiet machine; compare runs with similar load")
+
+
 def markdown(results: dict, before: dict | None = None) -> str:
+    if before and (before.get("date"), before.get("versions")) == (results.get("date"), results.get("versions")):
+        before = None  # the same run: nothing to compare with
     machine, versions = results["machine"], results["versions"]
     lines = [INTRO, "## This run", "",
              f"- Date: {results['date']}; project commit `{versions.get('project_commit')}`",
@@ -291,18 +308,59 @@ def markdown(results: dict, before: dict | None = None) -> str:
              "- Versions: " + ", ".join(f"{k} {v}" for k, v in versions.items() if k != "project_commit"),
              f"- Limits: {results['timeout_seconds']:.0f} s and {results['max_memory_mib']} MiB per measurement; "
              f"seed {results['seed']}"]
-    if results.get("caveats"):
-        lines += [f"- Caveat: {caveat}" for caveat in results["caveats"]]
+    caveats = list(results.get("caveats") or []) + [c for c in [busy_machine_caveat(results)] if c]
+    lines += [f"- Caveat: {caveat}" for caveat in caveats]
     if before:
         lines.append(f"- \"before\" columns: the run of {before['date']} (commit "
                      f"`{before['versions'].get('project_commit')}`), from `benchmarks/results_before.json`")
     before_by_scale = {s["scale"]: s for s in (before or {}).get("scales", [])}
     for result in results["scales"]:
         lines += ["", f"## Scale {result['scale']:g}", ""]
-        if result.get("generation", {}).get("status") != "ok":
+        if "generation" not in result:
+            lines.append("Not measured (the run stopped before this scale).")
+            continue
+        if result["generation"].get("status") != "ok":
             lines.append(f"Data generation did not succeed: {result['generation'].get('note') or result['generation']}")
             continue
         lines += [_data_line(result), ""]
         lines += scale_table(result, before_by_scale.get(result["scale"]))
-        lines += ["", "Time per stage of each refresh (seconds):", ""] + stage_table(result)
+        if result.get("refreshes"):
+            lines += ["", "Time per stage of each refresh (seconds):", ""] + stage_table(result)
+    if len(results["scales"]) > 1:
+        lines += ["", "## Across scales", "", "Per-row cost should not grow with the data; linkage recall must not fall.", ""]
+        lines += across_scales(results["scales"])
     return "\n".join(lines) + "\n"
+
+
+def across_scales(scales: list[dict]) -> list[str]:
+    lines = ["| scale | persons | cold refresh | nothing changed | linkage | linkage recall | plain Splink |",
+             "|---|---|---|---|---|---|---|"]
+    for result in scales:
+        linkage = _ok(result, "linkage") or {}
+        splink = _ok(result, "splink_baseline") or {}
+        cells = [f"{result['scale']:g}", str(_get(result, "data", "persons") or ""),
+                 _seconds(_measured("refreshes", "cold")(result) or ""),
+                 _seconds(_measured("refreshes", "unchanged")(result) or ""),
+                 _rate(linkage.get("records_per_second", "")), f"{linkage['recall']:.4f}" if linkage else "",
+                 _rate(splink.get("records_per_second", ""))]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Write BENCHMARKS.md again from saved figures (e.g. with another run's figures as "before")."""
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    root = Path(__file__).resolve().parent.parent
+    parser.add_argument("--results", type=Path, default=root / "benchmarks" / "results.json")
+    parser.add_argument("--before", type=Path, default=root / "benchmarks" / "results_before.json")
+    parser.add_argument("--markdown", type=Path, default=root / "BENCHMARKS.md")
+    args = parser.parse_args(argv)
+    results = json.loads(args.results.read_text())
+    before = json.loads(args.before.read_text()) if args.before.exists() else None
+    args.markdown.write_text(markdown(results, before))
+    print(f"written {args.markdown}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -41,7 +41,9 @@ def test_steps_are_put_into_stages_by_name():
 
 
 @pytest.mark.end_to_end
-def test_the_benchmark_produces_every_figure(tmp_path):
+def test_the_benchmark_produces_every_figure(tmp_path, monkeypatch):
+    # A few messy rows are a large share of a wave this small; the default tolerance is for real sizes.
+    monkeypatch.setenv("PANEL_MAX_QUARANTINE_SHARE", "0.5")
     results_json, markdown = tmp_path / "results.json", tmp_path / "BENCHMARKS.md"
     status = bench.main(["--scales", TINY_SCALE, "--seed", "7", "--dir", str(tmp_path / "bench"),
                          "--json", str(results_json), "--markdown", str(markdown),
