@@ -81,3 +81,18 @@ def test_persons_and_tracking_are_consistent(built_warehouse):
     columns = {c for (c,) in con.execute(
         "SELECT column_name FROM duckdb_columns() WHERE schema_name = 'marts' AND table_name IN ('persons', 'panel_tracking')").fetchall()}
     assert not {c for c in columns if "email" in c or "bloom" in c or "token" in c}
+
+
+def test_linkage_quality_mart_carries_the_estimates_next_to_the_truth(built_warehouse):
+    con = duckdb.connect(str(built_warehouse[0]), read_only=True)
+    mart = con.execute("""SELECT wave_from, wave_to, method, estimated_precision, estimated_recall, estimated_f1,
+                                 estimated_precision_low, estimated_precision_high, precision
+                          FROM marts.linkage_quality ORDER BY ALL""").df()
+    estimates = con.execute("SELECT count(*) FROM linkage.quality_estimates").fetchone()[0]
+    assert len(mart) == estimates > 0
+    everything = mart[mart.method == "all"]
+    assert everything.estimated_precision.notna().all() and everything.estimated_recall.notna().all()
+    assert (everything.estimated_precision_low <= everything.estimated_precision).all()
+    assert (everything.estimated_precision <= everything.estimated_precision_high).all()
+    # Truth exists here, so the truth-based columns are filled as well.
+    assert everything.precision.notna().all()

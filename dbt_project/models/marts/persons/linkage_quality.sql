@@ -1,7 +1,9 @@
-{#- Pairwise linkage quality against the synthetic truth (empty for real data, which has no truth).
-    A pair is two loaded responses of different waves; it is predicted when linkage gave both the same
-    person and true when the truth did. Per wave pair: method `all`, and one row per link method of
-    the later response, whose recall is the share of all true pairs that method found. -#}
+{#- Pairwise linkage quality per wave pair and method: estimated from the model on every refresh
+    (linkage.quality_estimates, see linkage/estimate.py), and scored against the synthetic truth when
+    there is one (NULL truth columns for real data). A pair is two loaded responses of different waves;
+    it is predicted when linkage gave both the same person and true when the truth did. Per wave pair:
+    method `all`, and one row per link method of the later response, whose recall is the share of all
+    true pairs that method found. -#}
 
 with
 
@@ -24,7 +26,10 @@ predicted_pairs as (
     from links as earlier
     inner join links as later
         on later.person_id = earlier.person_id and later.wave_number > earlier.wave_number
-    where exists (select 1 from truth)
+),
+
+has_truth as (
+    select exists (select 1 from truth) as has_truth
 ),
 
 true_pairs as (
@@ -60,10 +65,16 @@ predicted_counts as (
     group by wave_from, wave_to, methods.method
 ),
 
+estimates as (
+    select * from {{ source('linkage', 'quality_estimates') }}
+),
+
 wave_pairs as (
     select wave_from, wave_to from true_pairs
     union
     select wave_from, wave_to from predicted_pairs
+    union
+    select wave_from, wave_to from estimates
 ),
 
 grid as (
@@ -83,17 +94,40 @@ counted as (
         coalesce(predicted_counts.true_positive_pairs, 0) as true_positive_pairs
     from grid
     left join predicted_counts using (wave_from, wave_to, method)
+),
+
+truth_scored as (
+    select
+        counted.* exclude (true_pairs, true_positive_pairs),
+        case when has_truth then true_pairs end as true_pairs,
+        case when has_truth then true_positive_pairs end as true_positive_pairs
+    from counted
+    cross join has_truth
 )
 
 select
-    cast(wave_from as varchar) as wave_from,
-    cast(wave_to as varchar) as wave_to,
-    cast(method as varchar) as method,
-    cast(true_pairs as bigint) as true_pairs,
-    cast(predicted_pairs as bigint) as predicted_pairs,
-    cast(true_positive_pairs as bigint) as true_positive_pairs,
-    cast(case when predicted_pairs > 0 then true_positive_pairs / predicted_pairs end as double) as precision,
-    cast(case when true_pairs > 0 then true_positive_pairs / true_pairs end as double) as recall,
-    cast(case when true_positive_pairs > 0
-        then 2 * true_positive_pairs / (predicted_pairs + true_pairs) end as double) as f1
-from counted
+    cast(s.wave_from as varchar) as wave_from,
+    cast(s.wave_to as varchar) as wave_to,
+    cast(s.method as varchar) as method,
+    cast(s.true_pairs as bigint) as true_pairs,
+    cast(s.predicted_pairs as bigint) as predicted_pairs,
+    cast(s.true_positive_pairs as bigint) as true_positive_pairs,
+    cast(case when s.predicted_pairs > 0 then s.true_positive_pairs / s.predicted_pairs end as double) as precision,
+    cast(case when s.true_pairs > 0 then s.true_positive_pairs / s.true_pairs end as double) as recall,
+    cast(case when s.true_positive_pairs > 0
+        then 2 * s.true_positive_pairs / (s.predicted_pairs + s.true_pairs) end as double) as f1,
+    cast(e.expected_false_pairs as double) as estimated_false_pairs,
+    cast(e.expected_missed_pairs as double) as estimated_missed_pairs,
+    cast(e.estimated_precision as double) as estimated_precision,
+    cast(e.estimated_precision_low as double) as estimated_precision_low,
+    cast(e.estimated_precision_high as double) as estimated_precision_high,
+    cast(e.estimated_recall as double) as estimated_recall,
+    cast(e.estimated_recall_low as double) as estimated_recall_low,
+    cast(e.estimated_recall_high as double) as estimated_recall_high,
+    cast(e.estimated_f1 as double) as estimated_f1,
+    cast(e.estimated_f1_low as double) as estimated_f1_low,
+    cast(e.estimated_f1_high as double) as estimated_f1_high,
+    cast(e.estimated_precision_model_only as double) as estimated_precision_without_review,
+    cast(coalesce(e.reviewed_pairs, 0) as bigint) as reviewed_pairs
+from truth_scored as s
+left join estimates as e using (wave_from, wave_to, method)
