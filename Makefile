@@ -79,6 +79,10 @@ BENCH_SCALES = $(if $(filter command line environment environment override,$(ori
 bench: install
 	$(PY) -m benchmarks.bench --scales $(BENCH_SCALES) --seed $(SEED)
 
+## make review: export the linkage review queue to $(PANEL_DATA_DIR)/review/review_queue.csv
+review: install
+	$(PY) -m linkage.review
+
 ## make restore: put the last good warehouse back; make restore RELEASE=<id>: put a kept release back
 restore: install
 	$(PY) -m orchestration.publish --restore $(if $(RELEASE),--release $(RELEASE))

@@ -22,12 +22,21 @@ def truth_file() -> Path:
     return paths.raw_dir() / "_truth" / "responses.csv"
 
 
+def decisions_file() -> Path:
+    """`linkage_decisions.csv` in the data root: clerical review decisions every refresh honours."""
+    from linkage.decisions import DECISIONS_FILE_NAME
+
+    return paths.data_dir() / DECISIONS_FILE_NAME
+
+
 @dg.multi_asset(
     specs=[
         dg.AssetSpec(
             "person_links",
             deps=STAGING_INPUTS,
-            description="`linkage.response_persons` and `linkage.runs`: every response linked to a stable person id.",
+            description=("`linkage.response_persons` and `linkage.runs`: every response linked to a stable person "
+                         "id, honouring the clerical decisions of linkage_decisions.csv; also the scored "
+                         "candidate pairs, the review queue and the estimated linkage quality."),
             group_name="linkage",
             owners=[owners.LINKAGE],
             kinds={"python", "splink", "duckdb"},
@@ -51,11 +60,14 @@ def person_links(build_db: BuildDatabase):
 
     source = truth_file()
     with build_db.connect() as con:
-        summary = link_waves(con, truth_csv=source if source.exists() else None)
+        summary = link_waves(con, truth_csv=source if source.exists() else None, decisions_csv=decisions_file())
     summary = jsonable(summary)
     yield dg.MaterializeResult(asset_key="person_links", metadata={
         "responses": summary.get("responses"), "persons": summary.get("persons"),
         "duplicates": summary.get("duplicates"), "linkage": dg.MetadataValue.json(summary),
+        "estimated_precision": summary.get("estimated_quality", {}).get("estimated_precision"),
+        "estimated_recall": summary.get("estimated_quality", {}).get("estimated_recall"),
+        "review_decisions": dg.MetadataValue.json(summary.get("review_decisions", {})),
     })
     yield dg.MaterializeResult(asset_key="linkage_truth", metadata={
         "truth_rows": summary.get("truth_rows", 0), "truth_file_present": source.exists(),
