@@ -20,7 +20,7 @@ INSTALLED := $(VENV)/.installed
 DUCKDB1 := $(TOOLS)/duckdb1
 DUCKDB1_PINS := duckdb==1.5.6 pytz==2025.2
 
-.PHONY: install demo test refresh dev bench restore releases generate clean-data report docs
+.PHONY: install demo test refresh dev bench restore releases generate clean-data report docs review
 
 install: $(INSTALLED) $(DAGSTER_HOME)/dagster.yaml
 
