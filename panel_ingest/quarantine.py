@@ -175,7 +175,7 @@ def validate_rows(frame: pd.DataFrame, schema: pa.DataFrameSchema, source_file: 
                            for n, reason in sorted(faults.items())],
                           columns=["row_number", "column_name", "source_column", "reason"])
     checked = frame.drop(index=[n for n in faults if n in frame.index])
-    entries = _schema_failures(checked, schema, source_file, labels)
+    entries = _recount_repeats(checked, _schema_failures(checked, schema, source_file, labels), cell_columns)
     structural = ~entries["source_column"].isin(cell_columns)
     kept_out = set(entries.loc[structural, "row_number"])
     row_entries = pd.concat([faulty, entries[entries["row_number"].isin(kept_out)]]).assign(action=ROW_QUARANTINED)
@@ -193,6 +193,22 @@ def validate_rows(frame: pd.DataFrame, schema: pa.DataFrameSchema, source_file: 
     failures = (pd.concat([row_entries, cell_entries]).drop(columns=["source_column"]).drop_duplicates()
                 .sort_values(["row_number", "column_name"], na_position="first").reset_index(drop=True))
     return ValidationResult(valid, failures[QUARANTINE_COLUMNS])
+
+
+def _recount_repeats(frame: pd.DataFrame, entries: pd.DataFrame, cell_columns: set[str]) -> pd.DataFrame:
+    """A value repeats only if an earlier row with it is loaded: a test submission (or another row kept out
+    for a structural fault) that shares a response id with a real response must not cost the real one."""
+    repeat = entries["reason"].str.startswith(PHRASES["field_uniqueness"] + ":")
+    if not repeat.any():
+        return entries
+    other = ~repeat & ~entries["source_column"].isin(cell_columns)
+    kept_out = set(entries.loc[other, "row_number"])
+    recounted = []
+    for column, group in entries[repeat].groupby("source_column"):
+        values = frame.loc[~frame.index.isin(kept_out), column]
+        repeats = set(values.index[values.notna() & values.duplicated(keep="first")])
+        recounted.append(group[group["row_number"].isin(repeats)])
+    return pd.concat([entries[~repeat]] + recounted)
 
 
 def _set_missing(frame: pd.DataFrame, entries: pd.DataFrame) -> pd.DataFrame:

@@ -250,3 +250,14 @@ def test_quarantine_reasons_and_check_messages_hold_no_cell_value(con, raw, monk
     assert not outcome.passed
     assert not any(form in outcome.description for form in SECRET_FORMS + ["maybe", "nineteen"])
     assert "fullfort: unknown code (1 rows)" in outcome.description
+
+
+def test_test_submission_sharing_an_id_with_a_real_response_costs_only_the_test(con, raw):
+    rows = [w1_row(5, innsendt="2022-05-20 09:00:00")] + [w1_row(n) for n in range(1, 21)] + [w1_row(7)]
+    write_w1_csv(raw / "survey/w1_2022/responses.csv", rows)
+    (result,) = ingest_survey_wave(con, raw, "w1_2022", HMAC_KEY)
+    assert (result.rows_in, result.rows_loaded, result.rows_quarantined) == (22, 20, 2)
+    assert audit(con, "survey/w1_2022/responses.csv") == [
+        (1, "innsendt", "test submission before the field start", "row_quarantined"),
+        (22, "svar_id", "repeated value", "row_quarantined")]
+    assert con.execute("SELECT row_number FROM raw.survey_responses WHERE response_id = '5'").fetchall() == [(6,)]
