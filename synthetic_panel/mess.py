@@ -1,11 +1,13 @@
 """Everything real exports contain on top of clean answers (docs/contracts/inputs.md), and the invitations.
 
 Each kind of mess happens at `config.MESS_RATES[kind] * mess` and is drawn from its own random stream, so
-the clean responses of record (the calibrated base) are the same at every mess level. Defects that the
-ingest must quarantine (test rows, out-of-range values, unknown codes, repeated ids) only ever sit on
-extra rows (duplicates, partials, tests). Optional-cell defects on responses of record, municipality names
-as people type them and the `_truth/defects.csv` list come from `synthetic_panel.defects`, with streams of
-their own. Waves after w3 use streams of their own too (`run_wave`), so adding waves changes nothing before.
+the clean responses of record (the calibrated base) are the same at every mess level. Structural faults
+that keep a whole row out (test submissions before the field period, repeated ids) never hide a person's
+response of record; out-of-range values and unknown codes added here sit on extra rows (duplicates,
+partials, tests) and may hit any cell. Optional-cell defects on responses of record (never in a cell of a
+published figure), municipality names as people type them and the `_truth/defects.csv` list come from
+`synthetic_panel.defects`, with streams of their own. Waves after w3 use streams of their own too
+(`run_wave`), so adding waves changes nothing before.
 """
 from __future__ import annotations
 
