@@ -246,3 +246,17 @@ def write_estimates(con: duckdb.DuckDBPyConnection, run_id: str, current_counts:
         con.execute("INSERT INTO linkage.quality_estimates BY NAME SELECT * FROM estimates_frame")
         con.unregister("estimates_frame")
     return error
+
+
+def overall_estimate(con: duckdb.DuckDBPyConnection) -> dict:
+    """Estimated precision and recall over every wave pair (method `all`) of linkage.quality_estimates."""
+    predicted, false, false_model, missed = con.execute("""
+        SELECT sum(predicted_pairs), sum(expected_false_pairs), sum(expected_false_pairs_model_only),
+               sum(expected_missed_pairs) FROM linkage.quality_estimates WHERE method = 'all'""").fetchone()
+    if not predicted:
+        return {"predicted_pairs": 0}
+    positives = predicted - false
+    return {"predicted_pairs": int(predicted), "expected_false_pairs": false, "expected_missed_pairs": missed,
+            "estimated_precision": positives / predicted,
+            "estimated_precision_without_review": (predicted - false_model) / predicted,
+            "estimated_recall": positives / (positives + missed) if positives + missed else None}

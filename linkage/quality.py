@@ -36,3 +36,22 @@ def overall_quality(con: duckdb.DuckDBPyConnection) -> dict:
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     return {"true_pairs": true_pairs, "predicted_pairs": predicted, "true_positives": true_positives,
             "precision": precision, "recall": recall, "f1": f1}
+
+
+CALIBRATION_SQL = """
+SELECT least(floor(c.match_probability * 10), 9)::INTEGER AS decile, count(*) AS pairs,
+       avg(c.match_probability) AS mean_probability,
+       avg(CASE WHEN a.person_id = b.person_id THEN 1.0 ELSE 0.0 END) AS share_true
+FROM linkage.candidate_pairs c
+JOIN linkage.truth_responses a ON a.wave_id = c.wave_id AND a.response_id = c.response_id
+JOIN linkage.truth_responses b ON b.wave_id = c.earlier_wave_id AND b.response_id = c.earlier_response_id
+WHERE c.match_probability IS NOT NULL
+GROUP BY ALL ORDER BY decile
+"""
+
+
+def calibration_by_decile(con: duckdb.DuckDBPyConnection) -> list[dict]:
+    """Per decile of the posterior the link decisions used (0 = [0, 0.1), 9 = [0.9, 1]): scored pairs,
+    their mean probability and the share that are one true person (needs linkage.truth_responses)."""
+    columns = ("decile", "pairs", "mean_probability", "share_true")
+    return [dict(zip(columns, row)) for row in con.execute(CALIBRATION_SQL).fetchall()]

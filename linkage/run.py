@@ -13,7 +13,7 @@ import pandas as pd
 from linkage import assign, model, review
 from linkage.assign import History, link_wave
 from linkage.decisions import apply_decisions, read_decisions
-from linkage.estimate import write_estimates
+from linkage.estimate import overall_estimate, write_estimates
 from linkage.rules import MAX_BIRTH_YEAR_GAP
 from linkage.schema import ensure_linkage_tables
 from linkage.truth import load_truth
@@ -177,19 +177,5 @@ def _metadata(con, run_id, relinked, counts, parameters, truth_rows) -> dict:
         "parameters": parameters,
         "truth_rows": truth_rows,
         "review_decisions": parameters.get("review_decisions", {}),
-        "estimated_quality": _overall_estimate(con),
+        "estimated_quality": overall_estimate(con),
     }
-
-
-def _overall_estimate(con) -> dict:
-    """Estimated precision and recall over every wave pair (method `all`) of linkage.quality_estimates."""
-    predicted, false, false_model, missed = con.execute("""
-        SELECT sum(predicted_pairs), sum(expected_false_pairs), sum(expected_false_pairs_model_only),
-               sum(expected_missed_pairs) FROM linkage.quality_estimates WHERE method = 'all'""").fetchone()
-    if not predicted:
-        return {"predicted_pairs": 0}
-    positives = predicted - false
-    return {"predicted_pairs": int(predicted), "expected_false_pairs": false, "expected_missed_pairs": missed,
-            "estimated_precision": positives / predicted,
-            "estimated_precision_without_review": (predicted - false_model) / predicted,
-            "estimated_recall": positives / (positives + missed) if positives + missed else None}
