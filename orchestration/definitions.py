@@ -12,6 +12,7 @@ from orchestration.defs.assets.ingest import survey_wave, udi_snapshot
 from orchestration.defs.assets.linkage import person_links
 from orchestration.defs.assets.publish import published_warehouse
 from orchestration.defs.assets.quality import great_expectations_suites, udi_freshness
+from orchestration.defs.assets.report import REPORT_ASSETS, REPORT_CHECKS
 from orchestration.defs.assets.weights import survey_weights
 from orchestration.defs.jobs import downstream_job, survey_wave_job, udi_snapshot_job
 from orchestration.defs.resources import RESOURCES
@@ -19,8 +20,9 @@ from orchestration.defs.schedules import monthly_udi_refresh
 from orchestration.defs.sensors import automation_sensor, raw_folder_sensor, run_failure_alert
 
 defs = dg.Definitions(
-    assets=[survey_wave, udi_snapshot, dbt_harmonise, person_links, survey_weights, dbt_analysis, published_warehouse],
-    asset_checks=[great_expectations_suites, udi_freshness],
+    assets=[survey_wave, udi_snapshot, dbt_harmonise, person_links, survey_weights, dbt_analysis, published_warehouse,
+            *REPORT_ASSETS],
+    asset_checks=[great_expectations_suites, udi_freshness, *REPORT_CHECKS],
     jobs=[survey_wave_job, udi_snapshot_job, downstream_job],
     schedules=[monthly_udi_refresh],
     sensors=[raw_folder_sensor, run_failure_alert, automation_sensor],

@@ -4,6 +4,7 @@ import dagster as dg
 from dagster import AssetExecutionContext
 from dagster._core.events import DagsterEventType
 
+from orchestration.defs import owners
 from orchestration.defs.assets.dbt import mart_keys
 from orchestration.publish import publish_build
 from panel_ingest import paths
@@ -28,6 +29,7 @@ def run_check_results(instance: dg.DagsterInstance, run_id: str) -> list[dict]:
 @dg.asset(
     deps=mart_keys(),
     group_name="publish",
+    owners=[owners.PUBLICATION],
     pool=POOL,
     kinds={"duckdb"},
     automation_condition=dg.AutomationCondition.eager(),

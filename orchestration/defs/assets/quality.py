@@ -2,6 +2,7 @@
 
 import os
 from datetime import date
+from pathlib import Path
 
 import dagster as dg
 from dagster import AssetCheckExecutionContext
@@ -60,7 +61,7 @@ def great_expectations_suites(context: AssetCheckExecutionContext, build_db: Bui
                 "expectations": outcome.n_expectations,
                 "failed": outcome.n_failed,
                 "notes": dg.MetadataValue.json(list(outcome.notes)),
-                "data_docs": dg.MetadataValue.path(str(outcome.docs_index or docs_dir)),
+                "data_docs": dg.MetadataValue.url(Path(outcome.docs_index or docs_dir / "index.html").resolve().as_uri()),
             },
         )
 
@@ -76,20 +77,33 @@ def today() -> date:
     return date.fromisoformat(pinned) if pinned else date.today()
 
 
+def reference_date(con) -> tuple[date, str]:
+    """What the newest snapshot is compared with: today (or `PANEL_TODAY`) for real data; for synthetic data
+    (`raw/_truth` exists), whose world ends with its last survey, the data's own reference date: the last submission."""
+    if not os.environ.get(TODAY_ENV, "").strip() and (paths.raw_dir() / "_truth").exists():
+        (last,) = con.execute("select max(submitted_at)::date from staging.stg_survey__responses").fetchone()
+        if last is not None:
+            return last, "the synthetic data's last survey submission"
+    return today(), "today"
+
+
 @dg.asset_check(asset=UDI_MONTHLY, name=FRESHNESS_CHECK, blocking=False,
-                description=f"Warns when the newest UDI snapshot is older than {UDI_MAX_AGE_DAYS} days.")
+                description=f"Warns when the newest UDI snapshot is older than {UDI_MAX_AGE_DAYS} days (synthetic data: "
+                            "than its own last survey submission).")
 def udi_freshness(build_db: BuildDatabase) -> dg.AssetCheckResult:
     """The newest vintage in `marts.udi_monthly` against today; stale data warns but does not block."""
     with build_db.connect(read_only=True) as con:
         (newest,) = con.execute("select max(vintage_date)::date from marts.udi_monthly").fetchone()
+        reference, basis = reference_date(con)
     if newest is None:
         return dg.AssetCheckResult(passed=False, severity=dg.AssetCheckSeverity.WARN,
                                    description="marts.udi_monthly has no UDI vintage at all")
-    age = udi_age_days(newest, today())
+    age = udi_age_days(newest, reference)
     fresh = age <= UDI_MAX_AGE_DAYS
     return dg.AssetCheckResult(
         passed=fresh, severity=dg.AssetCheckSeverity.WARN,
-        description=(f"newest UDI snapshot {newest} is {age} days old"
+        description=(f"newest UDI snapshot {newest} is {age} days older than {basis} ({reference})"
                      + ("" if fresh else f" (older than {UDI_MAX_AGE_DAYS} days: retrieve a new snapshot from UDI)")),
-        metadata={"newest_snapshot": str(newest), "age_days": age, "max_age_days": UDI_MAX_AGE_DAYS},
+        metadata={"newest_snapshot": str(newest), "age_days": age, "max_age_days": UDI_MAX_AGE_DAYS,
+                  "compared_with": f"{basis} ({reference})"},
     )

@@ -1,0 +1,77 @@
+"""`catalogue/index.html`: dbt's documentation site as one static file (`dbt docs generate --static`) for the
+published warehouse: every model, seed and source with its columns and descriptions, and the lineage graph.
+
+dbt introspects the database for column types, so it runs against a private copy of the published file: the
+published warehouse is never opened for writing and never locked.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from panel_ingest.paths import DBT_PROJECT_DIR
+
+# Tables analysts use: every one of their columns must carry a description in the catalogue.
+DOCUMENTED_SCHEMAS = ("marts", "release")
+
+
+class CatalogueError(RuntimeError):
+    """dbt could not generate the documentation site."""
+
+
+@dataclass
+class CatalogueResult:
+    path: Path
+    models: int
+    undocumented: list[str]  # "schema.table.column" of marts/release columns without a description
+
+
+def dbt_executable() -> str:
+    beside_python = Path(sys.executable).parent / "dbt"
+    return str(beside_python) if beside_python.exists() else (shutil.which("dbt") or "dbt")
+
+
+def render_catalogue(published: Path, out_dir: Path) -> CatalogueResult:
+    """Generate the static docs site from a copy of `published` and write it to `out_dir/index.html`."""
+    with tempfile.TemporaryDirectory(prefix="panel_catalogue_") as scratch:
+        scratch_dir = Path(scratch)
+        database = scratch_dir / "warehouse.duckdb"
+        shutil.copyfile(published, database)
+        target = scratch_dir / "target"
+        env = {**os.environ, "PANEL_BUILD_DB": str(database), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+               "DO_NOT_TRACK": "1"}
+        command = [dbt_executable(), "docs", "generate", "--static", "--project-dir", str(DBT_PROJECT_DIR),
+                   "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(target), "--log-path", str(scratch_dir)]
+        done = subprocess.run(command, env=env, capture_output=True, text=True, cwd=DBT_PROJECT_DIR)
+        static = target / "static_index.html"
+        if done.returncode != 0 or not static.exists():
+            raise CatalogueError(f"`dbt docs generate --static` failed (exit {done.returncode}):\n"
+                                 + (done.stdout + done.stderr)[-3000:])
+        manifest = json.loads((target / "manifest.json").read_text(encoding="utf-8"))
+        out_dir.mkdir(parents=True, exist_ok=True)
+        destination = out_dir / "index.html"
+        temporary = destination.with_suffix(".html.tmp")
+        shutil.copyfile(static, temporary)
+        os.replace(temporary, destination)
+    models = [node for node in manifest["nodes"].values() if node["resource_type"] == "model"]
+    return CatalogueResult(destination, len(models), undocumented_columns(manifest))
+
+
+def undocumented_columns(manifest: dict) -> list[str]:
+    """Every published analysis table or column (marts, release) whose description is empty."""
+    missing = []
+    for node in manifest["nodes"].values():
+        if node["resource_type"] != "model" or node.get("schema") not in DOCUMENTED_SCHEMAS:
+            continue
+        relation = f"{node['schema']}.{node.get('alias') or node['name']}"
+        if not (node.get("description") or "").strip():
+            missing.append(relation)
+        missing += [f"{relation}.{name}" for name, column in node.get("columns", {}).items()
+                    if not (column.get("description") or "").strip()]
+    return missing
