@@ -135,3 +135,13 @@ def test_monthly_schedule_skips_when_every_snapshot_is_ingested(raw, instance):
 def test_monthly_schedule_runs_at_seven_on_the_sixth():
     assert monthly_udi_refresh.cron_schedule == "0 7 6 * *"
     assert monthly_udi_refresh.execution_timezone == "Europe/Oslo"
+
+
+def test_folders_that_are_not_partitions_are_reported_not_requested(raw, instance, caplog):
+    (raw / "survey" / "wave4").mkdir()
+    add_snapshot(raw, "2999-01-05")  # dated in the future: must never become the latest vintage
+    with caplog.at_level("WARNING"):
+        result = evaluate(instance)
+    assert requested(result) == {("survey_wave_job", "w1_2022"), ("udi_snapshot_job", "2024-01-05")}
+    assert "survey/wave4: not a wave folder name" in caplog.text
+    assert "udi/2999-01-05: snapshot dated after today" in caplog.text
