@@ -261,3 +261,11 @@ def test_test_submission_sharing_an_id_with_a_real_response_costs_only_the_test(
         (1, "innsendt", "test submission before the field start", "row_quarantined"),
         (22, "svar_id", "repeated value", "row_quarantined")]
     assert con.execute("SELECT row_number FROM raw.survey_responses WHERE response_id = '5'").fetchall() == [(6,)]
+
+
+def test_header_only_invitations_load_zero_rows(con, raw):
+    folder = w2_wave(raw)
+    (folder / "invitations.csv").write_text("token,email,invited_at,source_wave\n", encoding="utf-8")
+    responses, invitations = ingest_survey_wave(con, raw, "w2_2023", HMAC_KEY)
+    assert (invitations.rows_in, invitations.rows_loaded, responses.rows_loaded) == (0, 0, 5)
+    assert check_survey_partition(con, "w2_2023").passed
