@@ -57,10 +57,25 @@ def render_catalogue(published: Path, out_dir: Path) -> CatalogueResult:
         out_dir.mkdir(parents=True, exist_ok=True)
         destination = out_dir / "index.html"
         temporary = destination.with_suffix(".html.tmp")
-        shutil.copyfile(static, temporary)
+        temporary.write_text(offline_fixes(static.read_text(encoding="utf-8")), encoding="utf-8")
         os.replace(temporary, destination)
     models = [node for node in manifest["nodes"].values() if node["resource_type"] == "model"]
     return CatalogueResult(destination, len(models), undocumented_columns(manifest))
+
+
+# dbt's page loads two things that fail from a file: a favicon whose path is a webpack placeholder, and SVG
+# icons whose href is an Angular expression the browser fetches before Angular fills it in.
+OFFLINE_FIXES = (
+    ("<link rel=\"shortcut icon\" href=\"${require('./assets/favicons/favicon.ico')}\"/>", '<link rel="icon" href="data:,"/>'),
+    ('<use xlink:href="{{ getIcon(', '<use ng-attr-xlink:href="{{ getIcon('),
+)
+
+
+def offline_fixes(page: str) -> str:
+    """dbt's static page with the requests that cannot work offline removed."""
+    for broken, fixed in OFFLINE_FIXES:
+        page = page.replace(broken, fixed)
+    return page
 
 
 def undocumented_columns(manifest: dict) -> list[str]:

@@ -72,32 +72,40 @@ def consecutive_pairs(waves: Sequence[str]) -> list[tuple[str, str]]:
 
 def sankey_trace(pairs_frame: pd.DataFrame, waves: Sequence[str], visible: bool = True) -> go.Sankey:
     """One Sankey: columns are waves; a coarse aspiration at a wave flows into the next wave's answer or into
-    leaving / non-response, which end the stream."""
-    nodes: dict[tuple[str, str], int] = {}
-    labels, colours, xs = [], [], []
+    leaving / non-response, which end the stream. Nodes are placed explicitly (plotly ignores `x` without `y`),
+    each wave in its own column, categories in a fixed order from top to bottom."""
+    flows = [row for row in pairs_frame.itertuples(index=False) if not pd.isna(row.n_persons) and row.n_persons > 0]
+    inflow: dict[tuple[str, str], float] = {}
+    outflow: dict[tuple[str, str], float] = {}
+    for row in flows:
+        outflow[(row.wave_from, row.aspiration_from)] = outflow.get((row.wave_from, row.aspiration_from), 0) + row.n_persons
+        inflow[(row.wave_to, row.outcome_to)] = inflow.get((row.wave_to, row.outcome_to), 0) + row.n_persons
+    size = {key: max(inflow.get(key, 0), outflow.get(key, 0)) for key in set(inflow) | set(outflow)}
+    rank = {category: i for i, category in enumerate(COARSE + LEAVING)}
     column = {wave: i for i, wave in enumerate(waves)}
+    keys = sorted(size, key=lambda key: (column.get(key[0], 99), rank.get(key[1], 99), key[1]))
+    index = {key: i for i, key in enumerate(keys)}
     span = max(len(waves) - 1, 1)
-
-    def node(wave: str, category: str) -> int:
-        if (wave, category) not in nodes:
-            nodes[(wave, category)] = len(labels)
-            labels.append(f"{wave}: {_label(category)}")
-            colours.append(COLOURS.get(category, "#7f7f7f"))
-            xs.append(min(max(column[wave] / span, 0.001), 0.999))
-        return nodes[(wave, category)]
-
-    sources, targets, values, link_colours = [], [], [], []
-    for row in pairs_frame.itertuples(index=False):
-        if pd.isna(row.n_persons) or row.n_persons <= 0:
-            continue
-        sources.append(node(row.wave_from, row.aspiration_from))
-        targets.append(node(row.wave_to, row.outcome_to))
-        values.append(int(row.n_persons))
-        link_colours.append(_transparent(COLOURS.get(row.outcome_to, "#7f7f7f")))
+    xs, ys = [], []
+    for wave in dict.fromkeys(key[0] for key in keys):
+        in_column = [key for key in keys if key[0] == wave]
+        total = sum(size[key] for key in in_column)
+        gap = 0.04 if len(in_column) > 1 else 0
+        scale = (1 - gap * (len(in_column) - 1)) / total if total else 0
+        top = 0.0
+        for key in in_column:
+            xs.append(min(max(column.get(wave, 0) / span, 0.001), 0.999))
+            ys.append(min(max(top + size[key] * scale / 2, 0.001), 0.999))
+            top += size[key] * scale + gap
     return go.Sankey(
-        visible=visible, arrangement="snap", valueformat="d", valuesuffix=" persons",
-        node=dict(label=labels, color=colours, x=xs, pad=14, thickness=16, line=dict(width=0)),
-        link=dict(source=sources, target=targets, value=values, color=link_colours),
+        visible=visible, arrangement="fixed", valueformat="d", valuesuffix=" persons",
+        node=dict(label=[f"{wave}: {_label(category)}" for wave, category in keys],
+                  color=[COLOURS.get(category, "#7f7f7f") for _, category in keys],
+                  x=xs, y=ys, pad=12, thickness=16, line=dict(width=0)),
+        link=dict(source=[index[(row.wave_from, row.aspiration_from)] for row in flows],
+                  target=[index[(row.wave_to, row.outcome_to)] for row in flows],
+                  value=[int(row.n_persons) for row in flows],
+                  color=[_transparent(COLOURS.get(row.outcome_to, "#7f7f7f")) for row in flows]),
     )
 
 
@@ -247,6 +255,8 @@ def months_before_leaving_figure(exits: pd.DataFrame | None, waves: Sequence[str
     frame["bin_start"] = (frame.months_in_norway // bin_months * bin_months).astype(int)
     counts = frame.groupby(["reported_in_wave", "bin_start"]).size().rename("n").reset_index()
     counts = suppress_small(counts, "n", ["reported_in_wave"])
+    if counts.n.isna().all():
+        return _absent("months_before_leaving", title, source, _all_withheld(len(frame)))
     fig = go.Figure()
     colours = wave_colours(waves)
     for wave in order_waves(counts.reported_in_wave, waves):
@@ -273,6 +283,8 @@ def destinations_figure(exits: pd.DataFrame | None, waves: Sequence[str], source
         return _absent("destinations", title, source, "No person reported leaving Norway.")
     counts = exits.groupby(["reported_in_wave", "destination"]).size().rename("n").reset_index()
     counts = suppress_small(counts, "n", ["reported_in_wave"])
+    if counts.n.isna().all():
+        return _absent("destinations", title, source, _all_withheld(len(exits)))
     fig = go.Figure()
     for destination in sorted(set(counts.destination)):
         rows = counts[counts.destination == destination].set_index("reported_in_wave").reindex(order_waves(counts.reported_in_wave, waves))
@@ -297,6 +309,8 @@ def exit_reasons_figure(reasons: pd.DataFrame | None, waves: Sequence[str], sour
         return _absent("exit_reasons", title, source, "marts.exit_reasons has no rows.")
     frame = reasons.copy()
     frame["share"] = frame.n_selected / frame.n_asked
+    if frame.share.isna().all():
+        return _absent("exit_reasons", title, source, _all_withheld(None))
     order = frame.groupby(["reason_code", "reason_label"]).share.mean().sort_values().index
     labels = [f"{code}. {_shorten(label)}" for code, label in order]
     full = dict(zip(labels, [label for _, label in order]))
@@ -308,7 +322,8 @@ def exit_reasons_figure(reasons: pd.DataFrame | None, waves: Sequence[str], sour
                              customdata=list(zip(rows.n_selected, rows.n_asked, [full[l] for l in labels])),
                              hovertemplate="%{customdata[2]}<br>%{x:.1%}: %{customdata[0]} of %{customdata[1]}<extra>"
                                            + wave + "</extra>"))
-    fig.update_xaxes(tickformat=".0%", title_text="share of those asked who selected the reason")
+    fig.update_xaxes(tickformat=".0%", title_text="share of those asked who selected the reason",
+                     range=[0, min(1.0, float(frame.share.max()) * 1.15)])
     _style(fig, height=max(420, 34 * len(labels) + 120))
     fig.update_layout(barmode="group", margin=dict(l=330))
     asked = frame.groupby("wave_id").n_asked.max()
@@ -317,6 +332,11 @@ def exit_reasons_figure(reasons: pd.DataFrame | None, waves: Sequence[str], sour
                + ", ".join(f"{w} n = {_n(asked.get(w))}" for w in order_waves(asked.index, waves))
                + ". Suppressed counts are withheld.")
     return ReportFigure("exit_reasons", title, fig, caption, source)
+
+
+def _all_withheld(base) -> str:
+    return ("Every count of this figure is below the minimum cell size (PANEL_MIN_CELL), so all are withheld"
+            + (f" (base n = {_n(base)})." if base is not None else "."))
 
 
 def _shorten(text: str, limit: int = 48) -> str:
@@ -346,7 +366,7 @@ def udi_monthly_figure(monthly: pd.DataFrame | None, source: str) -> ReportFigur
     latest = frame.dropna(subset=["valid_stock"]).tail(1)
     caption = ("Ukrainian citizens: collective-protection applications and grants per month (latest vintage), grants so "
                "far, valid permits on the snapshot dates, and implied departures (granted so far minus valid permits). "
-               f"Months: {len(frame)}; latest vintage {frame.vintage_date.max()}"
+               f"Months: {len(frame)}; latest vintage {pd.Timestamp(frame.vintage_date.max()):%Y-%m-%d}"
                + (f"; valid permits at {latest.month.iloc[0]:%Y-%m}: n = {_n(latest.valid_stock.iloc[0])}" if len(latest) else "")
                + ". UDI's own published aggregates (no small cells).")
     return ReportFigure("udi_monthly", title, fig, caption, source)
