@@ -28,7 +28,8 @@ DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 DBT_EXECUTABLE = Path(sys.executable).parent / "dbt"
 SEEDS = ["survey_waves", "exit_reasons", "aspiration_scales"]
 SELECTION = ["path:models/intermediate/analysis", "path:models/marts/analysis", "path:models/release"]
-WAVES = {"w1_2022": 2022, "w2_2023": 2023, "w3_2024": 2024}
+# w4_2025 has no row in the survey_waves seed: it must flow through weights and every mart all the same.
+WAVES = {"w1_2022": 2022, "w2_2023": 2023, "w3_2024": 2024, "w4_2025": 2025}
 REGIONS = ["03", "30", "46"]
 # Table 1 reasons each w2 leaver in Ukraine / abroad elsewhere selected (codes), hand-made.
 W2_LEAVERS = [
@@ -41,7 +42,7 @@ COARSE = {"return_asap": "return_asap", "stay_norway": "stay_norway"}
 
 
 def hand_made_panel(seed: int = 11) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """100 w1 respondents in Norway; 60 answer w2 (8 of them abroad); 45 answer w3."""
+    """100 w1 respondents in Norway; 60 answer w2 (8 of them abroad); 45 answer w3; 31 answer w4."""
     rng = np.random.default_rng(seed)
     persons, responses = [], []
     for i, aspiration in enumerate(W1_ASPIRATIONS):
@@ -66,6 +67,10 @@ def hand_made_panel(seed: int = 11) -> tuple[pd.DataFrame, pd.DataFrame]:
         country = "ukraine" if i in (0, 1, 10) else "norway"
         responses.append(_response(person, "w3_2024", country, LATER_FINE[(i + 1) % 5] if country == "norway" else None,
                                    rng, {1} if country == "ukraine" else set()))
+    # w4: person 0 (left for Ukraine at w2, silent at w3) is back in Norway; 20-49 answer in Norway;
+    # 6-7 (onward at w2, back in Norway at w3) are silent, so they no longer count as left for w1 -> w4.
+    for i in [0, *range(20, 50)]:
+        responses.append(_response(persons[i], "w4_2025", "norway", LATER_FINE[i % 5], rng))
     frame = pd.DataFrame(responses)
     frame.loc[5, "is_complete"] = False  # a partial w1 response of record
     return pd.DataFrame(persons), frame
@@ -76,6 +81,8 @@ def _response(person: dict, wave_id: str, country: str, aspiration: str | None, 
     shown = _reasons_shown(country) if abroad else set()
     row = {
         "wave_id": wave_id,
+        "wave_number": int(wave_id[1]),
+        "submitted_at": dt.datetime(WAVES[wave_id], 6, 10, 12, 0),
         "response_id": f"{wave_id}-{person['person_id']}",
         "person_id": person["person_id"],
         "is_response_of_record": True,
@@ -203,6 +210,27 @@ def test_transitions_count_leavers_at_an_earlier_wave_as_left(analysis_build):
     assert counts["left_to_ukraine"] == 7
     assert "left_onward" not in counts
     assert sum(counts.values()) == 100  # every w1 response in Norway has an aspiration (the partial one too)
+
+
+def test_a_fourth_wave_without_a_seed_row_gives_every_pair_and_follows_the_outcome_rule(analysis_build):
+    con = analysis_build["con"]
+    pairs = {tuple(p) for p in fetch(con, "select distinct wave_from, wave_to from marts.attrition").to_numpy()}
+    assert pairs == {(a, b) for a in WAVES for b in WAVES if a < b}
+    transitions = {tuple(p) for p in fetch(con, "select distinct wave_from, wave_to from marts.aspiration_transitions").to_numpy()}
+    assert transitions == pairs
+    outcomes = fetch(con, "select outcome_to, sum(n_persons) as n from marts.aspiration_transitions "
+                          "where wave_from = 'w1_2022' and wave_to = 'w4_2025' and subgroup = 'all' group by 1")
+    counts = dict(zip(outcomes["outcome_to"], outcomes["n"]))
+    # Left to Ukraine by w4: 1-3 (Ukraine at w2, silent since), 4-5 (Ukraine at w2 and w3), 14 (Ukraine at
+    # w3); person 0 is back in Norway and 6-7 answered w3 from Norway: not left.
+    assert counts["left_to_ukraine"] == 6 and "left_onward" not in counts
+    assert sum(counts.values()) - counts["not_observed"] - counts["left_to_ukraine"] == 31
+    attrition = fetch(con, "select * from marts.attrition where wave_from = 'w3_2024' and wave_to = 'w4_2025' "
+                           "and subgroup = 'all'").iloc[0]
+    # w3: persons 4-48, of whom 4, 5 and 14 answered from Ukraine; 20-48 answer w4 in Norway.
+    assert attrition["n_base"] == 42 and attrition["n_responded_norway"] == 29
+    weights = fetch(con, "select count(*) as n, avg(weight_cross) as mean from weights.cross_sectional where wave_id = 'w4_2025'").iloc[0]
+    assert weights["n"] == 31 and weights["mean"] == pytest.approx(1.0)
 
 
 def test_exit_reasons_for_w2_count_the_hand_made_answers(analysis_build):

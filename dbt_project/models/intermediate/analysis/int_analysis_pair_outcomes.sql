@@ -1,7 +1,9 @@
-{#- One row per wave pair (from < to) and person who responded in Norway at `wave_from`: what became
-    of them by `wave_to`. Leaving is an outcome of its own: a person who reported being abroad at
-    `wave_to`, or at a wave in between without answering again from Norway, has left, whether or not
-    they answered `wave_to`. -#}
+{#- One row per wave pair (from < to, any waves in the data) and person who responded in Norway at
+    `wave_from` (partial responses included): their status at `wave_to` (docs/contracts/warehouse.md).
+    The outcome is the answer given at `wave_to` (abroad = left_to_ukraine / left_onward; in Norway
+    without an aspiration = not_observed); without an answer there, `left_*` when the person's last
+    answer between the two waves came from abroad (known to have left, not seen in Norway since),
+    else not_observed. -#}
 
 with
 
@@ -34,19 +36,21 @@ base as (
         and responses.country_now = 'norway'
 ),
 
-abroad_in_between as (
+-- The person's last answer strictly between the two waves, whatever it said (NULL country included).
+last_answer_between as (
     select
         base.wave_from,
         base.wave_to,
         base.person_id,
-        arg_max(later.country_now, later.wave_number) as latest_country_abroad
+        later.country_now as last_country_between
     from base
     inner join responses as later
         on later.person_id = base.person_id
         and later.wave_number > base.wave_number_from
         and later.wave_number < base.wave_number_to
-        and later.country_now in ('ukraine', 'other')
-    group by base.wave_from, base.wave_to, base.person_id
+    qualify row_number() over (
+        partition by base.wave_from, base.wave_to, base.person_id order by later.wave_number desc
+    ) = 1
 ),
 
 weights_long as (
@@ -70,8 +74,8 @@ classified as (
             when response_to.country_now = 'ukraine' then 'left_to_ukraine'
             when response_to.country_now = 'other' then 'left_onward'
             when response_to.person_id is not null then coalesce(response_to.aspiration_coarse, 'not_observed')
-            when abroad_in_between.latest_country_abroad = 'ukraine' then 'left_to_ukraine'
-            when abroad_in_between.latest_country_abroad = 'other' then 'left_onward'
+            when last_answer_between.last_country_between = 'ukraine' then 'left_to_ukraine'
+            when last_answer_between.last_country_between = 'other' then 'left_onward'
             else 'not_observed'
         end as outcome_to,
         weights_long.weight_long
@@ -79,10 +83,10 @@ classified as (
     left join responses as response_to
         on response_to.person_id = base.person_id
         and response_to.wave_id = base.wave_to
-    left join abroad_in_between
-        on abroad_in_between.wave_from = base.wave_from
-        and abroad_in_between.wave_to = base.wave_to
-        and abroad_in_between.person_id = base.person_id
+    left join last_answer_between
+        on last_answer_between.wave_from = base.wave_from
+        and last_answer_between.wave_to = base.wave_to
+        and last_answer_between.person_id = base.person_id
     left join weights_long
         on weights_long.wave_from = base.wave_from
         and weights_long.wave_to = base.wave_to

@@ -1,15 +1,12 @@
-{#- Responses of record (one per person and wave) with what the analysis marts need: wave order,
-    where the person was, aspirations, reasons for leaving and the cross-sectional weight. -#}
+{#- Responses of record (one per person and wave) with what the analysis marts need: wave order and
+    year (from the wave id, so any wave in the data counts), where the person was, aspirations,
+    reasons for leaving and the cross-sectional weight. -#}
 
 with
 
 responses as (
     select * from {{ ref('int_responses_linked') }}
     where is_response_of_record
-),
-
-waves as (
-    select wave_id, wave_number, wave_year from {{ ref('survey_waves') }}
 ),
 
 cross_weights as (
@@ -19,8 +16,8 @@ cross_weights as (
 select
     responses.person_id,
     responses.wave_id,
-    waves.wave_number,
-    waves.wave_year,
+    responses.wave_number,
+    {{ wave_year('responses.wave_id') }} as wave_year,
     responses.response_id,
     coalesce(responses.is_complete, false) as is_complete,
     responses.country_now,
@@ -33,7 +30,6 @@ select
     {%- endfor %}
     cross_weights.weight_cross
 from responses
-inner join waves on waves.wave_id = responses.wave_id
 left join cross_weights
     on cross_weights.wave_id = responses.wave_id
     and cross_weights.response_id = responses.response_id

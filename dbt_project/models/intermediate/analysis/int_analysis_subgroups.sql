@@ -8,8 +8,9 @@ persons as (
     select * from {{ ref('persons') }}
 ),
 
+-- Every wave in the data (a pair's wave_from can be any of them).
 waves as (
-    select wave_id, wave_year from {{ ref('survey_waves') }}
+    select distinct wave_id, wave_year from {{ ref('int_analysis_responses') }}
 ),
 
 person_waves as (

@@ -1,5 +1,5 @@
 {#- SOEP ppathl-style tracking: one row per person and wave from the person's first wave on, for every
-    wave in the wave register that has data. Status: responded (in Norway or abroad, by the response of
+    wave in the data. Status: responded (in Norway or abroad, by the response of
     record's country_now; a response without it counts as in Norway, where the survey was fielded),
     else invited (a token for the wave went to an address linked to the person) or not. -#}
 
@@ -13,10 +13,9 @@ records as (
     select * from responses where is_response_of_record
 ),
 
+-- Every wave in the data, whether or not survey_waves knows it.
 waves_with_data as (
-    select survey_waves.wave_id, survey_waves.wave_number
-    from {{ ref('survey_waves') }} as survey_waves
-    where survey_waves.wave_id in (select wave_id from responses)
+    select distinct wave_id, wave_number from responses
 ),
 
 first_waves as (

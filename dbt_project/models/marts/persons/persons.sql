@@ -11,10 +11,9 @@ records as (
     select * from responses where is_response_of_record
 ),
 
+-- Every wave in the data, whether or not survey_waves knows it.
 waves_with_data as (
-    select survey_waves.wave_id, survey_waves.wave_number
-    from {{ ref('survey_waves') }} as survey_waves
-    where survey_waves.wave_id in (select wave_id from responses)
+    select distinct wave_id, wave_number from responses
 ),
 
 patterns as (
