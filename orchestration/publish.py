@@ -101,9 +101,12 @@ def _convert_synced(source: Path, folder: Path, prefix: str) -> Path:
     try:
         con = duckdb.connect()
         try:
-            con.execute(f"attach '{_quoted(source)}' as build_copy_source (read_only)")
+            # views name their tables with the file's own catalog ("warehouse"."marts"...): attach the
+            # source under that name so they bind, and the published file (also warehouse.duckdb) resolves them
+            catalog = source.stem
+            con.execute(f"attach '{_quoted(source)}' as \"{catalog}\" (read_only)")
             con.execute(f"attach '{_quoted(target)}' as build_copy_target (storage_version '{PUBLISHED_STORAGE_VERSION}')")
-            con.execute("copy from database build_copy_source to build_copy_target")
+            con.execute(f'copy from database "{catalog}" to build_copy_target')
             con.execute("detach build_copy_target")
         finally:
             con.close()

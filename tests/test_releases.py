@@ -14,7 +14,7 @@ import pandas as pd
 import pyreadstat
 import pytest
 
-from orchestration import releases
+from orchestration import exports, releases
 from orchestration.publish import PublishError, publish_build, restore_release, storage_version
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -199,3 +199,43 @@ def test_a_duckdb_1x_client_reads_every_table_of_the_published_file(data):
     counts = read_with_duckdb1(data / "warehouse.duckdb")
     assert counts["marts.persons"] == 6 and counts["release.aspiration_by_wave"] == 3
     assert counts["audit.releases"] == 1
+
+
+def test_a_duckdb_1x_client_reads_every_mart_of_the_demo_warehouse(demo_warehouse):
+    published = demo_warehouse / "warehouse.duckdb"
+    con = duckdb.connect(str(published), read_only=True)
+    try:
+        names = [f"{s}.{t}" for s, t in con.execute(
+            "select schema_name, table_name from duckdb_tables() where schema_name in ('marts', 'release', 'audit')").fetchall()]
+        exact = {name: con.execute(f"select count(*) from {name}").fetchone()[0] for name in names}
+    finally:
+        con.close()
+    assert {"marts.persons", "marts.panel_tracking", "marts.aspiration_by_wave", "release.attrition"} <= set(exact)
+    assert read_with_duckdb1(published) == exact
+
+
+def test_the_demo_release_exports_carry_labels_from_comments_and_vocabularies(demo_warehouse):
+    exports_dir = demo_warehouse / "exports"
+    con = duckdb.connect(str(demo_warehouse / "warehouse.duckdb"), read_only=True)
+    try:
+        release_tables = [t for (t,) in con.execute(
+            "select table_name from duckdb_tables() where schema_name = 'release' order by 1").fetchall()]
+        mart_tables = [t for (t,) in con.execute(
+            "select table_name from duckdb_tables() where schema_name = 'marts' order by 1").fetchall()]
+        outcomes = con.execute("select outcome_to, count(*) from release.aspiration_transitions group by 1").fetchall()
+    finally:
+        con.close()
+    assert sorted(p.stem for p in (exports_dir / "parquet" / "marts").glob("*.parquet")) == mart_tables
+    for table in release_tables:
+        parquet = pd.read_parquet(exports_dir / "parquet" / "release" / f"{table}.parquet")
+        for reader, name in ((pyreadstat.read_dta, f"stata/{table}.dta"), (pyreadstat.read_sav, f"spss/{table}.sav")):
+            frame, meta = reader(str(exports_dir / name))
+            assert len(frame) == len(parquet) and list(frame.columns) == list(parquet.columns)
+            assert all(meta.column_labels), f"{name}: every variable has a label"
+    # outcome_to is numbered in its vocabulary's order, each number labelled with its words
+    vocabulary = exports.vocabularies()[("aspiration_transitions", "outcome_to")]
+    frame, meta = pyreadstat.read_sav(str(exports_dir / "spss" / "aspiration_transitions.sav"))
+    assert sorted(meta.variable_value_labels["outcome_to"]) == list(range(1, len(vocabulary) + 1))
+    decoded = frame["outcome_to"].map(lambda code: vocabulary[int(code) - 1]).value_counts().to_dict()
+    assert decoded == dict(outcomes)
+    assert meta.variable_value_labels["outcome_to"][vocabulary.index("left_to_ukraine") + 1] == "left Norway for Ukraine"
