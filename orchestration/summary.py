@@ -103,7 +103,20 @@ def main() -> int:
         print("\n".join(summarise(con)))
     finally:
         con.close()
+    print("\n".join(where_to_look()))
     return 0
+
+
+def where_to_look() -> list[str]:
+    """The last lines of the summary: where the report and the catalogue are (open them in a browser, offline)."""
+    from panel_report import catalogue_dir, report_dir
+
+    pages = [("Report", report_dir() / "index.html", "make report"),
+             ("Catalogue", catalogue_dir() / "index.html", "make docs"),
+             ("Codebook", catalogue_dir() / "codebook.html", "make docs")]
+    return ["Open in a browser (work offline)"] + [
+        f"  {name:<10} {path.as_uri() if path.exists() else f'{path} (not rendered yet: run `{command}`)'}"
+        for name, path, command in pages]
 
 
 if __name__ == "__main__":

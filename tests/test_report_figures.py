@@ -48,10 +48,11 @@ def test_flows_have_a_column_per_wave_and_leaving_streams_of_their_own():
 def shares_frame() -> pd.DataFrame:
     rows = []
     for wave in WAVES:
-        for aspiration, n in zip(f.COARSE, (120, 60, 3)):
-            rows.append(dict(wave_id=wave, scale="coarse", aspiration=aspiration, n=n))
+        for scale, aspirations in (("coarse", f.COARSE), ("fine", ["return_asap", "return_later", "stay_norway"])):
+            for aspiration, n in zip(aspirations, (120, 60, 3)):
+                rows.append(dict(wave_id=wave, scale=scale, aspiration=aspiration, n=n))
     frame = pd.DataFrame(rows)
-    frame["share"] = frame.n / frame.groupby("wave_id").n.transform("sum")
+    frame["share"] = frame.n / frame.groupby(["wave_id", "scale"]).n.transform("sum")
     frame["weighted_share"] = frame.share
     return frame
 
@@ -98,7 +99,7 @@ def four_wave_warehouse(path) -> None:
                                    n_responded_norway=60, n_responded_abroad=10, n_not_observed=30, retention_rate=0.7)
                               for a, b in PAIRS])
     exits = pd.DataFrame([dict(person_id=f"P{i}", destination=["ukraine", "other"][i % 2], months_in_norway=i % 30,
-                               reported_in_wave=WAVES[1 + i % 3]) for i in range(90)])
+                               reported_in_wave=WAVES[1 + i % 3]) for i in range(300)])
     reasons = pd.DataFrame([dict(wave_id=w, reason_code=c, reason_label=f"reason {c}", asked_of="everyone",
                                  n_selected=10 + c, n_asked=60) for w in WAVES[1:] for c in (1, 2, 3)])
     months = pd.date_range("2022-03-01", periods=30, freq="MS")
@@ -164,3 +165,14 @@ def test_the_codebook_page_has_a_column_for_a_wave_without_a_survey_waves_row(fo
     assert row.count("<code>barn</code>") == 1 and row.count("<code>kids_no</code>") == 3
     left = page[page.index('data-concept="left_month"'):]
     assert left[: left.index("</tr>")].count('class="missing"') == 1  # not asked in w1
+
+
+def test_the_demo_summary_ends_with_where_the_report_and_catalogue_are(tmp_path, monkeypatch):
+    from orchestration.summary import where_to_look
+
+    monkeypatch.setenv("PANEL_DATA_DIR", str(tmp_path))
+    (tmp_path / "report").mkdir()
+    (tmp_path / "report" / "index.html").write_text("<html></html>")
+    lines = where_to_look()
+    assert lines[1].split()[-1] == (tmp_path / "report" / "index.html").as_uri()
+    assert "not rendered yet: run `make docs`" in lines[2] and str(tmp_path / "catalogue" / "index.html") in lines[2]
