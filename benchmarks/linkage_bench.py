@@ -15,6 +15,7 @@ from pathlib import Path
 
 import duckdb
 
+from linkage.estimate import overall_estimate
 from linkage.quality import overall_quality
 from linkage.run import link_waves
 from linkage.synthetic import build_population, write_staging
@@ -28,9 +29,9 @@ def _peak_rss_mib() -> float:
     return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
 
 
-def run(scale: float, mess: float, seed: int) -> dict:
+def run(scale: float, mess: float, seed: int, waves: int = 3) -> dict:
     """Build, link and measure; returns the figures printed by `main`."""
-    population = build_population(int(PERSONS_PER_SCALE * scale), seed=seed, mess=mess)
+    population = build_population(int(PERSONS_PER_SCALE * scale), seed=seed, mess=mess, waves=waves)
     con = duckdb.connect()
     write_staging(con, population.responses, population.invitations)
     with tempfile.TemporaryDirectory() as scratch:
@@ -41,7 +42,9 @@ def run(scale: float, mess: float, seed: int) -> dict:
         link_waves(con, truth)
         seconds = time.perf_counter() - started
     records = len(population.responses)
-    return {"scale": scale, "mess": mess, "persons": population.truth.person_id.nunique(), "records": records,
+    estimate = overall_estimate(con)
+    return {"scale": scale, "mess": mess, "waves": waves,
+            "estimated_precision": estimate["estimated_precision"], "estimated_recall": estimate["estimated_recall"], "persons": population.truth.person_id.nunique(), "records": records,
             "seconds": seconds, "records_per_second": records / seconds,
             "peak_rss_before_mib": rss_before, "process_peak_rss_mib": _peak_rss_mib(),
             **{k: overall_quality(con)[k] for k in ("precision", "recall", "f1")}}
@@ -52,16 +55,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale", type=float, default=1.0, help=f"x {PERSONS_PER_SCALE} persons (default 1)")
     parser.add_argument("--mess", type=float, default=1.0, help="multiplies every mess rate (default 1)")
     parser.add_argument("--seed", type=int, default=20220601)
+    parser.add_argument("--waves", type=int, default=3, choices=(3, 4), help="waves in the panel (default 3)")
     args = parser.parse_args(argv)
-    figures = run(args.scale, args.mess, args.seed)
+    figures = run(args.scale, args.mess, args.seed, args.waves)
     print(f"linkage benchmark: scale {figures['scale']:g} ({figures['persons']} persons, "
-          f"{figures['records']} responses), mess {figures['mess']:g}")
+          f"{figures['records']} responses, {figures['waves']} waves), mess {figures['mess']:g}")
     print(f"  time               {figures['seconds']:.2f} s")
     print(f"  records/second     {figures['records_per_second']:.0f}")
     print(f"  peak memory        {figures['process_peak_rss_mib']:.0f} MiB process RSS "
           f"(resource.getrusage; {figures['peak_rss_before_mib']:.0f} MiB before linking)")
     print(f"  pairwise quality   precision {figures['precision']:.4f}  recall {figures['recall']:.4f}  "
           f"F1 {figures['f1']:.4f}")
+    print(f"  estimated (no truth) precision {figures['estimated_precision']:.4f}  "
+          f"recall {figures['estimated_recall']:.4f}")
     return 0
 
 
