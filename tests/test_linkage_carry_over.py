@@ -34,3 +34,25 @@ def test_a_missing_published_file_starts_an_empty_panel(tmp_path):
     build = duckdb.connect(str(tmp_path / "build.duckdb"))
     assert carry_over_assignments(build, tmp_path / "warehouse.duckdb") == 0
     assert build.execute("SELECT count(*) FROM linkage.response_persons").fetchone() == (0,)
+
+
+def test_decisions_applied_and_candidate_pairs_are_carried_over_too(tmp_path):
+    published = published_with_one_assignment(tmp_path)
+    con = duckdb.connect(str(published))
+    con.execute("INSERT INTO linkage.decisions_applied VALUES ('run-1', 1, 'w1_2022', '7', 'w2_2023', 'R_a', "
+                "'non_match', 'ann', DATE '2026-11-28', 'honoured', 'split', 0.9)")
+    con.close()
+    build = duckdb.connect(str(tmp_path / "build.duckdb"))
+    carry_over_assignments(build, published)
+    assert build.execute("SELECT decision, status FROM linkage.decisions_applied").fetchall() == [("non_match", "honoured")]
+    assert build.execute("SELECT count(*) FROM linkage.candidate_pairs").fetchone() == (0,)
+
+
+def test_a_warehouse_from_before_the_review_loop_is_carried_over(tmp_path):
+    path = published_with_one_assignment(tmp_path)
+    con = duckdb.connect(str(path))
+    for table in ("candidate_pairs", "decisions_applied", "review_queue", "quality_estimates"):
+        con.execute(f"DROP TABLE linkage.{table}")
+    con.close()
+    build = duckdb.connect(str(tmp_path / "build.duckdb"))
+    assert carry_over_assignments(build, path) == 1
