@@ -18,13 +18,16 @@ from validation.expectations.settings import SuiteSettings
 class CheckFrame:
     """One batch for Great Expectations: a data frame and the expectations it must meet.
 
-    `key_columns` identify a row in failure messages (e.g. wave_id, scale).
+    `key_columns` identify a row in failure messages (e.g. wave_id, scale). A `warning` frame judges
+    the world rather than the structure (e.g. counts against the previous run): its failures are
+    reported but never block publication.
     """
 
     name: str
     data: pd.DataFrame
     expectations: list[Any]
     key_columns: tuple[str, ...] = ()
+    warning: bool = False
 
 
 class PreviousRun:

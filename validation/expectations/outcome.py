@@ -17,8 +17,10 @@ class MartSuiteError(RuntimeError):
 class SuiteOutcome:
     """What one mart's suite found.
 
-    `failures` are human-readable lines (which check, which column, observed vs expected);
-    `notes` say which checks were skipped and why (e.g. no previous published run).
+    `failures` are human-readable lines (which check, which column, observed vs expected) of the
+    blocking expectations (structure); `warnings` the same for the non-blocking ones (judgements about
+    the world, e.g. a count far from the previous run); `notes` say which checks were skipped and why.
+    `success` depends on the blocking expectations only.
     """
 
     suite_name: str
@@ -27,6 +29,7 @@ class SuiteOutcome:
     n_expectations: int
     n_failed: int
     failures: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     gx_suites: list[str] = field(default_factory=list)
     docs_index: Path | None = None
@@ -34,4 +37,5 @@ class SuiteOutcome:
     def summary(self) -> str:
         """One line for logs and Dagster check descriptions."""
         verdict = "passed" if self.success else f"FAILED {self.n_failed}"
-        return f"{self.mart}: {verdict} of {self.n_expectations} expectations"
+        warned = f", {len(self.warnings)} warning(s)" if self.warnings else ""
+        return f"{self.mart}: {verdict} of {self.n_expectations} expectations{warned}"

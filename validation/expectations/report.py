@@ -72,7 +72,7 @@ def mart_section(record: dict) -> str:
         f"<h2>{html.escape(record['mart'])}: <span class=\"{status}\">{status}</span></h2>\n"
         f"<p>{record['n_expectations']} expectations, {record['n_failed']} failed; run {html.escape(record['run_time'])}.</p>"
     )
-    failures = bullet_list("Failures", record["failures"])
+    failures = bullet_list("Failures", record["failures"]) + bullet_list("Warnings (not blocking)", record.get("warnings", []))
     notes = bullet_list("Skipped or noted", record["notes"])
     links = " ".join(
         f"<a href=\"{html.escape(page)}\"><code>{html.escape(suite)}</code></a>"

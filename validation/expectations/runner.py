@@ -144,8 +144,11 @@ def validate_mart(context: Any, mart: str, frames: list[CheckFrame], notes: list
         outcome.gx_suites.append(gx_suite)
         outcome.n_expectations += len(result.results)
         failures = failure_messages(gx_suite, frame, result)
-        outcome.n_failed += len(failures)
-        outcome.failures.extend(failures)
+        if frame.warning:
+            outcome.warnings.extend(failures)
+        else:
+            outcome.n_failed += len(failures)
+            outcome.failures.extend(failures)
     outcome.success = outcome.n_failed == 0
     return outcome
 
@@ -153,7 +156,8 @@ def validate_mart(context: Any, mart: str, frames: list[CheckFrame], notes: list
 def suite_notes(frame: CheckFrame, notes: list[str]) -> list[str]:
     """Data Docs notes: what the frame is and which checks of the mart were skipped."""
     keys = ", ".join(frame.key_columns) or "nothing"
-    return [f"Frame {frame.name}: {len(frame.data)} rows, one per ({keys}).", *notes]
+    kind = "Warning only (never blocks publication)" if frame.warning else "Blocking"
+    return [f"Frame {frame.name}: {len(frame.data)} rows, one per ({keys}). {kind}.", *notes]
 
 
 def this_run_results(context: Any, run_id: RunIdentifier) -> dict[str, Any]:
