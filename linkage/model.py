@@ -3,8 +3,9 @@
 A new wave's responses (left) are scored against the responses of record of the persons that already
 exist (right). The e-mail is compared only through its keyed Bloom encoding (Dice similarity of the
 bit sets), never in clear. u probabilities come from random pairs (with enough records), m
-probabilities from the wave's token-linked pairs, which are known matches: expectation maximisation
-was tried first and converged to households and regions rather than persons. Where there is too little
+probabilities from the wave's token-linked pairs, which are known matches, for every comparison level
+(smoothed towards the prior, `comparisons_with_labels`): expectation maximisation was tried first and
+converged to households and regions rather than persons. Where there is too little
 to train on, the prior parameters below are used as they are. Splink's output is used as Bayes factors;
 `linkage.assign.match_posteriors` turns them into probabilities.
 """
