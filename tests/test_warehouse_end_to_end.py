@@ -161,6 +161,17 @@ def test_w2_exit_reasons_equal_table_1_of_the_article(published):
     assert leavers >= 21
 
 
+def test_the_demo_udi_history_is_complete_and_implies_departures(published):
+    """The synthetic UDI history starts in April 2022, so grants to date exist for every month, and the
+    grants exceed the valid permits (people have left). On real data these are warnings, never blocking."""
+    (missing, lowest) = published.execute(
+        "select count(*) filter (where granted_cumulative is null), min(implied_departures_cumulative) "
+        "from marts.udi_monthly where month >= date '2022-03-01'"
+    ).fetchone()
+    assert missing == 0
+    assert lowest >= -1000
+
+
 @pytest.mark.parametrize(("month", "column", "expected"), [
     ("2023-12-01", "granted_cumulative", 66_900),
     ("2024-12-01", "granted_cumulative", 88_000),
