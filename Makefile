@@ -67,10 +67,11 @@ refresh: install
 	  "bin/refresh exits with the refresh's own status" >&2; fi; exit $$status
 
 ## make dev: Dagster UI and daemon with schedules and sensors (DEV_PORT, default 3000). `exec` makes dagster the
-## process make signals, so stopping make (Ctrl-C or SIGTERM) stops the webserver, daemon and code servers too.
+## process make signals, and orchestration.dev lets it hear SIGTERM even when started in the background, so
+## stopping make (Ctrl-C or SIGTERM) stops the webserver, daemon and code servers too.
 DEV_PORT ?= 3000
 dev: install
-	exec $(VENV)/bin/dagster dev -m orchestration.definitions --port $(DEV_PORT)
+	exec $(PY) -m orchestration.dev --port $(DEV_PORT)
 
 ## make bench: refresh, linkage, query and baseline figures per scale -> BENCHMARKS.md, benchmarks/results.json
 ## (SCALES="1 10 100" by default, SCALE=S for one scale; BENCH_TIMEOUT seconds per measurement)

@@ -192,3 +192,53 @@ def test_udi_freshness_on_synthetic_data_compares_with_its_last_submission(tmp_p
     assert fresh.passed and "last survey submission (2025-09-01)" in fresh.description
     (tmp_path / "raw" / "_truth").rmdir()  # real data: compared with today, years later
     assert udi_freshness(build_db=BuildDatabase()).passed is False
+
+
+def _group_members(group: int) -> list[int]:
+    members = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if os.getpgid(int(entry.name)) == group:
+                    members.append(int(entry.name))
+            except ProcessLookupError:
+                pass
+    return members
+
+
+def test_make_dev_started_in_the_background_stops_everything_on_sigterm(tmp_path):
+    """`make dev &` inherits SIGINT ignored; SIGTERM to make must still stop dagster's webserver, daemon and code
+    servers (all in make's process group here)."""
+    import signal
+    import socket
+    import time
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "PANEL_DATA_DIR": str(tmp_path / "data")}
+    make = subprocess.Popen(["make", "dev", f"DEV_PORT={port}"], cwd=PROJECT_ROOT, env=env, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    try:
+        deadline = time.monotonic() + 300
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info", timeout=5) as answer:
+                    if answer.status == 200:
+                        break
+            except OSError:
+                pass
+            assert make.poll() is None and time.monotonic() < deadline, "make dev did not serve the UI"
+            time.sleep(2)
+        assert len(_group_members(make.pid)) >= 3  # make, dagster dev, webserver, daemon, code server
+        make.send_signal(signal.SIGTERM)
+        make.wait(timeout=90)
+        deadline = time.monotonic() + 60
+        while _group_members(make.pid) and time.monotonic() < deadline:
+            time.sleep(1)
+        assert _group_members(make.pid) == []
+    finally:
+        for pid in _group_members(make.pid):
+            os.kill(pid, signal.SIGKILL)
