@@ -162,13 +162,17 @@ def test_invitations_schema_rejects_bad_token_missing_address_and_repeated_token
         {"token": "ABCDEFGHIJKL", "email": "a@b.no", "invited_at": "2023-05-01 08:00:00", "source_wave": "w1_2022"},
         {"token": "SHORT", "email": "c@d.no", "invited_at": "2023-05-01 08:00:00", "source_wave": "w1_2022"},
         {"token": "ABCDEFGHIJK2", "email": None, "invited_at": "2023-05-01", "source_wave": "w1_2022"},
-        {"token": "ABCDEFGHIJKL", "email": "e@f.no", "invited_at": "yesterday", "source_wave": "wave one"},
+        {"token": "ABCDEFGHIJK3", "email": "e@f.no", "invited_at": "yesterday", "source_wave": "wave one"},
+        {"token": "ABCDEFGHIJKL", "email": "g@h.no", "invited_at": "2023-05-01", "source_wave": "w1_2022"},
+        {"token": "ABCDEFGHIJK3", "email": "i@j.no", "invited_at": "2023-05-01", "source_wave": "w1_2022"},
     ], dtype=object)
-    frame.index = pd.RangeIndex(1, 5, name="row_number")
+    frame.index = pd.RangeIndex(1, 7, name="row_number")
     result = validate_rows(replace_email_column(frame, "email", HMAC_KEY), invitations_schema(), "x.csv",
                            {"email_hash": "email", "email_bloom": "email"})
     cells = sorted(set(zip(result.failures["row_number"], result.failures["column_name"])))
-    assert cells == [(2, "token"), (3, "email"), (4, "invited_at"), (4, "source_wave"), (4, "token")]
+    # Row 5 repeats loaded row 1's token; row 6 repeats only row 4's, which is kept out itself: not a repeat.
+    assert cells == [(2, "token"), (3, "email"), (4, "invited_at"), (4, "source_wave"), (5, "token")]
+    assert set(result.failures["action"]) == {"row_quarantined"}
 
 
 def test_missing_column_is_a_file_level_error():
