@@ -1,8 +1,10 @@
 """Ingest assets: one survey wave or one UDI snapshot folder per partition, loaded into the build file.
 
-Each materialisation records per-file row counts and checksums; a blocking check re-validates the
-loaded partition (pandera schema, rows add up, quarantined share within tolerance), so a bad
-partition stops everything downstream.
+Each materialisation records per-file row counts, cells set missing, warnings and checksums; a blocking
+check re-validates the loaded partition (pandera schema, rows add up, share of rows kept out within
+tolerance), so a bad partition stops everything downstream. A wave without a row in survey_waves.csv
+gets a non-blocking warning check saying which row to add; an empty UDI snapshot folder loads zero
+rows with a warning and does not block.
 """
 
 from collections.abc import Sequence
@@ -91,7 +93,8 @@ def check_result(check_name: str, outcome) -> dg.AssetCheckResult:
                                    description="Warns when the wave has no row in survey_waves.csv (field start inferred).")],
 )
 def survey_wave(context: AssetExecutionContext, build_db: BuildDatabase) -> dg.MaterializeResult:
-    """One survey wave folder `raw/survey/w<N>_<YYYY>/`: responses (+ invitations) into `raw`, bad rows into `audit.quarantine`."""
+    """One survey wave folder `raw/survey/w<N>_<YYYY>/`: responses (+ invitations) into `raw`; rows kept out
+    and cells set missing into `audit.quarantine`."""
     from panel_ingest.checks import check_survey_partition  # heavy imports (pandas, pandera) only at run time
     from panel_ingest.raw_tables import ensure_raw_tables
     from panel_ingest.survey import ingest_survey_wave
