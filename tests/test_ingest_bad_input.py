@@ -269,3 +269,30 @@ def test_header_only_invitations_load_zero_rows(con, raw):
     responses, invitations = ingest_survey_wave(con, raw, "w2_2023", HMAC_KEY)
     assert (invitations.rows_in, invitations.rows_loaded, responses.rows_loaded) == (0, 0, 5)
     assert check_survey_partition(con, "w2_2023").passed
+
+
+def test_all_of_norway_loads_as_people_type_it(con, raw):
+    import csv as csv_module
+
+    from panel_ingest.paths import PROJECT_ROOT, REFERENCE_DIR
+    sample_path = PROJECT_ROOT / "synthetic_panel/data/synthetic_sample_municipalities.csv"
+    sample = {row["kommune_code_2024"] for row in csv_module.DictReader(sample_path.open(encoding="utf-8"))}
+    everyone = list(csv_module.DictReader((REFERENCE_DIR / "ref_municipalities.csv").open(encoding="utf-8")))
+    ambiguous = {"våler", "herøy"}
+    outside = [m for m in everyone if m["kommune_code_2024"] not in sample
+               and m["name_short"].replace(" ", "").lower() not in ambiguous]
+    assert len(outside) >= 300
+    typings = [lambda m: m["kommune_name"], lambda m: m["name_short"].upper(),
+               lambda m: f"  {m['kommune_name_2024'].lower()} ", lambda m: m["kommune_name"].replace(" ", "\u00a0"),
+               lambda m: m["kommune_name"].split(" - ")[-1]]
+    rows = [w1_row(n, kommune=typings[n % len(typings)](m)) for n, m in enumerate(outside[:60], start=1)]
+    write_w1_csv(raw / "survey/w1_2022/responses.csv", rows)
+    (w1,) = ingest_survey_wave(con, raw, "w1_2022", HMAC_KEY)
+    assert (w1.rows_loaded, w1.cells_set_missing) == (60, 0), w1.cells_set_missing_reasons
+    codes = sorted({m["kommune_code_2024"] for m in everyone})
+    assert len(codes) == 357
+    w3 = [w3_row(n, country_now=1.0, left=None, kommunenr=code.lstrip("0") if n % 2 else code)
+          for n, code in enumerate(codes, start=1)]
+    write_w3_sav(raw / "survey/w3_2024/responses.sav", w3)
+    (result,) = ingest_survey_wave(con, raw, "w3_2024", HMAC_KEY)
+    assert (result.rows_loaded, result.cells_set_missing) == (357, 0), result.cells_set_missing_reasons
