@@ -6,10 +6,10 @@ start (before which submissions are the survey team's tests) is inferred from th
 
 1. the earliest `invited_at` day of the wave's `invitations.csv`, when it has any: invitations go out
    when the field opens;
-2. else the first day of the dense run of submissions: walking back from the busiest submission day,
-   the run ends before the first day with fewer than `max(2, 5 % of the busiest day)` submissions
-   (tests are a few a day at most, spread over the days before the field opens; a field period is dense
-   from its first day);
+2. else the first day of the dense run of submissions: the first day with at least
+   `max(2, 5 % of the busiest day)` submissions (tests are a few a day at most, spread over the days
+   before the field opens; a field period is dense from its first day, and a quiet day later in the
+   field period, or a reminder peak, cannot move the start);
 3. else (no readable submission time) no field-start filter.
 """
 from __future__ import annotations
@@ -65,17 +65,15 @@ def earliest_invitation_day(invited_at: pd.Series | None) -> str | None:
 
 
 def dense_run_start(submitted_at: pd.Series) -> str | None:
-    """First day of the dense run of submissions ending at the busiest day (rule 2 above), or None."""
+    """First day of the dense run of submissions (rule 2 above), or None without a readable time."""
     times = pd.to_datetime(submitted_at.dropna().astype(str), format="%Y-%m-%d %H:%M:%S", errors="coerce").dropna()
     if times.empty:
         return None
     counts = times.dt.normalize().value_counts().sort_index()
-    peak_day = counts.idxmax()  # the earliest of equally busy days
     threshold = max(DENSE_MINIMUM, math.ceil(DENSE_SHARE_OF_PEAK * counts.max()))
-    day = peak_day
-    while counts.get(day - pd.Timedelta(days=1), 0) >= threshold:
-        day -= pd.Timedelta(days=1)
-    return day.date().isoformat()
+    dense = counts[counts >= threshold]
+    # No day reaches the threshold (a handful of rows): tests cannot be told apart, so no filter.
+    return (dense.index[0] if len(dense) else counts.index[0]).date().isoformat()
 
 
 def wave_context(wave_id: str, waves: pd.DataFrame, submitted_at: pd.Series | None = None,
