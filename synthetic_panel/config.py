@@ -87,7 +87,5 @@ MESS_RATES = {
     "ambiguous_municipality": 0.002,   # `Herøy` / `Våler` typed by a resident of one of them (text layouts)
     "address_in_free_text": 0.002,     # the respondent's e-mail address typed into the municipality field
 }
-RECORD_DEFECT_KINDS = ("record_out_of_range", "record_unknown_code", "unparseable_date", "impossible_date",
-                       "unknown_municipality", "ambiguous_municipality", "address_in_free_text")
 # How a panel member who ignores the token types the address on the open link.
 TOKEN_IGNORED_EMAIL = {"same": 0.5, "changed": 0.25, "typo": 0.25}

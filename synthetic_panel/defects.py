@@ -59,9 +59,41 @@ class CellDefects:
 
     def apply(self, wave_id: str, panel, mess: float) -> None:
         text_layout = layout_of(wave_id) in (W1, W2)
+        rng = self.streams(DEFECT_STREAM, wave_id)
         if text_layout:
+            n_ambiguous = self.count("ambiguous_municipality", mess, panel.responses[wave_id])
+            ambiguous = self.move_to_ambiguous_places(wave_id, panel, rng, n_ambiguous)
             self.type_names(wave_id, panel.responses[wave_id], mess)
-        self.defect_records(wave_id, panel, mess, text_layout)
+            for row in ambiguous:
+                short_name = municipality_by_code(row.answers["kommune"]).name_short
+                self.mark(row, "kommune", "ambiguous_municipality", short_name)
+        self.defect_records(wave_id, panel, mess, text_layout, rng)
+
+    @staticmethod
+    def count(kind: str, mess: float, rows: list) -> int:
+        """Records to give a defect of `kind`: the rate, but at least one per wave when there is mess."""
+        records = [r for r in rows if r.kind == "record"]
+        return max(1, round(config.MESS_RATES[kind] * mess * len(records))) if mess > 0 else 0
+
+    def move_to_ambiguous_places(self, wave_id: str, panel, rng: np.random.Generator, n: int) -> list:
+        """Records of people who live in Herøy or Våler (moved there from this wave on, until they move on),
+        who will type just that name."""
+        records = [r for r in panel.responses[wave_id] if r.kind == "record" and r.answers.get("kommune")]
+        places = [m for m in all_municipalities() if m.name_short in ambiguous_short_names()]
+        chosen = self.pick(rng, records, n)
+        later_waves = list(panel.responses)[list(panel.responses).index(wave_id):]
+        for row in chosen:
+            person, old = panel.persons[row.person_id], row.answers["kommune"]
+            new = places[int(rng.integers(0, len(places)))].code_2024
+            for wave in later_waves:
+                if wave in person.kommune and person.kommune[wave] != old:
+                    break
+                if wave in person.kommune:
+                    person.kommune[wave] = new
+                for response in panel.responses[wave]:
+                    if response.person_id == person.person_id and response.answers.get("kommune") == old:
+                        response.answers["kommune"] = new
+        return chosen
 
     # ---- names --------------------------------------------------------------------------------------------
     def type_names(self, wave_id: str, rows: list, mess: float) -> None:
@@ -77,18 +109,16 @@ class CellDefects:
             row.mess.append("municipality_formatting")
 
     # ---- defects on records -------------------------------------------------------------------------------
-    def defect_records(self, wave_id: str, panel, mess: float, text_layout: bool) -> None:
-        rng = self.streams(DEFECT_STREAM, wave_id)
+    def defect_records(self, wave_id: str, panel, mess: float, text_layout: bool, rng: np.random.Generator) -> None:
         records = [r for r in panel.responses[wave_id] if r.kind == "record"]
         makers = {
             "record_out_of_range": self.out_of_range, "record_unknown_code": self.unknown_code,
             "unparseable_date": self.unparseable_date, "impossible_date": self.impossible_date,
-            "unknown_municipality": self.unknown_municipality, "ambiguous_municipality": self.ambiguous_municipality,
-            "address_in_free_text": self.address_in_free_text,
+            "unknown_municipality": self.unknown_municipality, "address_in_free_text": self.address_in_free_text,
         }
-        for kind in config.RECORD_DEFECT_KINDS:
-            n = max(1, round(config.MESS_RATES[kind] * mess * len(records))) if mess > 0 else 0
-            makers[kind](wave_id, rng, [r for r in records if not r.defects], n, text_layout, panel)
+        for kind, maker in makers.items():
+            maker(wave_id, rng, [r for r in records if not r.defects], self.count(kind, mess, records), text_layout,
+                  panel)
 
     @staticmethod
     def pick(rng: np.random.Generator, rows: list, n: int) -> list:
@@ -142,17 +172,6 @@ class CellDefects:
             value = NOT_MUNICIPALITIES[int(rng.integers(0, len(NOT_MUNICIPALITIES)))] if text_layout \
                 else UNKNOWN_MUNICIPALITY_CODE
             self.mark(row, "kommune", "unknown_municipality", value)
-
-    def ambiguous_municipality(self, wave_id, rng, records, n, text_layout, panel) -> None:
-        """A resident of Herøy or Våler who types just that (the person moves there for this wave if needed)."""
-        if not text_layout:
-            return
-        places = [m for m in all_municipalities() if m.name_short in ambiguous_short_names()]
-        for row in self.pick(rng, [r for r in records if r.answers.get("kommune")], n):
-            place = places[int(rng.integers(0, len(places)))]
-            row.answers["kommune"] = place.code_2024
-            panel.persons[row.person_id].kommune[wave_id] = place.code_2024
-            self.mark(row, "kommune", "ambiguous_municipality", place.name_short)
 
     def address_in_free_text(self, wave_id, rng, records, n, text_layout, panel) -> None:
         """The respondent's e-mail address typed into the municipality field (privacy path)."""

@@ -804,6 +804,8 @@ def test_defects_sit_on_records_and_are_listed_once(raw):
                 assert "@" in value and persons.at[people[i], "email"].split("@")[1] in value
             elif row.kind == "ambiguous_municipality":
                 assert value in {"Herøy", "Våler"} and municipality_code(value) is None
+                if persons.at[people[i], "entry_wave"] == wave_id:  # the person does live there
+                    assert persons.at[people[i], "kommune_code_2024_first"] in {"1515", "1818", "3114", "3419"}
             elif row.kind == "unknown_municipality":
                 assert municipality_code(value) is None and value != ""
             elif row.kind == "unparseable_date":
