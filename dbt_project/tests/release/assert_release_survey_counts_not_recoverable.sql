@@ -1,0 +1,10 @@
+{#- Blocking check on every build, attached to release_aspiration_transitions so Dagster runs it as
+    that asset's check before publication: no suppressed count of release.attrition,
+    release.aspiration_transitions or release.aspiration_by_wave can be given back from what the three
+    tables publish, within a table or across them (relations in release_survey_members). -#}
+{{ config(meta={'dagster': {'ref': {'name': 'release_aspiration_transitions'}}}) }}
+
+{{ release_recoverable_cells(
+    release_survey_members(ref('release_attrition'), ref('release_aspiration_transitions'), ref('release_aspiration_by_wave')),
+    release_survey_members(ref('attrition'), ref('aspiration_transitions'), ref('aspiration_by_wave'))
+) }}
