@@ -75,7 +75,7 @@ class Browser:
                 raise RuntimeError("chromium did not open its DevTools port within 30 s")
             time.sleep(0.1)
         port, path = port_file.read_text().splitlines()[:2]
-        self._socket = connect(f"ws://127.0.0.1:{port}{path}", max_size=None, open_timeout=30)
+        self._socket = connect(f"ws://127.0.0.1:{port}{path}", max_size=None, open_timeout=30).__enter__()
         return self
 
     def __exit__(self, *_exc) -> None:
