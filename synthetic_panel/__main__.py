@@ -21,8 +21,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="encoding of the w1 CSV; cp1252 writes English oblast labels (default utf-8-sig)")
     parser.add_argument("--w1-delimiter", choices=W1_DELIMITERS, default=";", help="w1 CSV delimiter (default ;)")
     parser.add_argument("--waves", type=int, default=3,
-                        help=f"number of waves, 3-{config.MAX_WAVES}: waves 4.. are w4_2025, w5_2026, ... in the w3 "
-                             "SPSS layout, fielded each autumn; w1-w3 stay byte-identical (default 3)")
+                        help=f"number of waves, 1-{config.MAX_WAVES}: waves 4.. are w4_2025, w5_2026, ... in the w3 "
+                             "SPSS layout, fielded each autumn; earlier waves' files stay byte-identical (default 3)")
     parser.add_argument("--municipalities", choices=MUNICIPALITY_POOLS, default="sample",
                         help="where respondents live: the generator's 26-municipality sample, or all of Norway's "
                              "municipalities (more in the big ones) (default sample)")

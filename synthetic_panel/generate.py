@@ -35,7 +35,8 @@ def generate(out_dir: str | Path, scale: float = 1.0, seed: int = 20220601, mess
     """Write a synthetic raw delivery into `out_dir` (e.g. `data/raw`) and return a summary.
 
     `scale` multiplies sample sizes (UDI figures stay population-level), `mess` multiplies every mess rate
-    (0 = clean), `w1_encoding`/`w1_delimiter` choose how the w1 CSV is saved. `waves` (>= 3) adds waves
+    (0 = clean), `w1_encoding`/`w1_delimiter` choose how the w1 CSV is saved. `waves` < 3 writes only the
+    first waves (as they are in the full set); `waves` > 3 adds waves
     `w4_2025`, `w5_2026`, ... in the w3 SPSS layout without changing the files of the earlier ones;
     `municipalities="all"` draws residents from all of Norway instead of the 26-municipality sample;
     `udi_from` drops the UDI snapshots before that date (a history that starts late); `w1_return_share`
@@ -68,17 +69,20 @@ def generate(out_dir: str | Path, scale: float = 1.0, seed: int = 20220601, mess
         simulate_later_wave(panel, wave_id, np.random.default_rng([seed, LATER_STREAM, number]))
         maker.run_wave(wave_id, np.random.default_rng([seed, MESS_STREAM, number]),
                        np.random.default_rng([seed, TOKEN_STREAM, number]))
-    written = {
-        W1: write_w1(folders[W1] / "responses.csv", panel.responses[W1], w1_encoding, w1_delimiter),
-        W2: write_w2(folders[W2] / "responses.xlsx", panel.responses[W2], np.random.default_rng([seed, ID_STREAM])),
-    }
+    written = {W1: write_w1(folders[W1] / "responses.csv", panel.responses[W1], w1_encoding, w1_delimiter)}
+    if W2 in folders:
+        written[W2] = write_w2(folders[W2] / "responses.xlsx", panel.responses[W2],
+                               np.random.default_rng([seed, ID_STREAM]))
     for wave_id in wave_ids[2:]:
         written[wave_id] = write_w3(folders[wave_id] / "responses.sav", panel.responses[wave_id], wave_id)
-    for wave_id in wave_ids[1:]:
-        write_invitations(folders[wave_id] / "invitations.csv", invitations[wave_id])
-    write_truth(out / "_truth", written, panel.persons, invitations)
+    invitations = {wave_id: invitations[wave_id] for wave_id in wave_ids[1:]}
+    for wave_id, sent in invitations.items():
+        write_invitations(folders[wave_id] / "invitations.csv", sent)
+    in_files = {r.person_id for rows in written.values() for r in rows}
+    persons = {pid: person for pid, person in panel.persons.items() if pid in in_files or waves >= 3}
+    write_truth(out / "_truth", written, persons, invitations)
     udi_summary = write_udi(out / "udi", seed, first=udi_start, cover_until=config.field_period(wave_ids[-1])[1])
-    return summarise(written, invitations, panel, udi_summary)
+    return summarise(written, invitations, persons, udi_summary)
 
 
 def validate(scale, mess, w1_encoding, w1_delimiter, waves, municipalities, w1_return_share) -> dict[str, float]:
@@ -91,8 +95,8 @@ def validate(scale, mess, w1_encoding, w1_delimiter, waves, municipalities, w1_r
         raise ValueError(f"w1_encoding must be one of {W1_ENCODINGS}, got {w1_encoding!r}")
     if w1_delimiter not in W1_DELIMITERS:
         raise ValueError(f"w1_delimiter must be one of {W1_DELIMITERS}, got {w1_delimiter!r}")
-    if not 3 <= waves <= config.MAX_WAVES:
-        raise ValueError(f"waves must be between 3 and {config.MAX_WAVES}, got {waves}")
+    if not 1 <= waves <= config.MAX_WAVES:
+        raise ValueError(f"waves must be between 1 and {config.MAX_WAVES}, got {waves}")
     if municipalities not in MUNICIPALITY_POOLS:
         raise ValueError(f"municipalities must be one of {MUNICIPALITY_POOLS}, got {municipalities!r}")
     if w1_return_share is None:
@@ -109,7 +113,7 @@ def looks_like_real_delivery(out: Path) -> bool:
     return delivered and not (out / "_truth").is_dir()
 
 
-def summarise(written, invitations, panel, udi_summary) -> dict:
+def summarise(written, invitations, persons, udi_summary) -> dict:
     waves = {}
     for wave_id, rows in written.items():
         records = [r for r in rows if r.kind == "record"]
@@ -123,4 +127,4 @@ def summarise(written, invitations, panel, udi_summary) -> dict:
             "invitations": len(invitations.get(wave_id, [])),
             "mess": dict(sorted(Counter(kind for r in rows for kind in r.mess).items())),
         }
-    return {"persons": len(panel.persons), "waves": waves, "udi": udi_summary}
+    return {"persons": len(persons), "waves": waves, "udi": udi_summary}

@@ -850,6 +850,17 @@ def test_command_line_options_for_new_deliveries(tmp_path, raw):
                                text=True, check=True).stdout
     for flag in ("--waves", "--municipalities", "--udi-from", "--w1-return-share"):
         assert flag in help_text
-    bad = subprocess.run([sys.executable, "-m", "synthetic_panel", "--out", str(out), "--waves", "2"],
+    bad = subprocess.run([sys.executable, "-m", "synthetic_panel", "--out", str(out), "--waves", "0"],
                          cwd=ROOT, capture_output=True, text=True, check=False)
     assert bad.returncode != 0 and "waves" in bad.stderr
+
+
+def test_one_wave_is_the_first_wave_of_the_full_set(tmp_path, raw):
+    out = tmp_path / "raw"
+    summary = generate(out, scale=1.0, seed=20220601, waves=1)
+    assert sorted(p.name for p in (out / "survey").iterdir()) == ["w1_2022"]
+    assert (out / "survey/w1_2022/responses.csv").read_bytes() == (raw / "survey/w1_2022/responses.csv").read_bytes()
+    persons = pd.read_csv(out / "_truth/persons.csv", dtype=str, keep_default_na=False)
+    assert set(persons.waves_responded) == {"1"} and len(persons) == summary["persons"]
+    assert set(read_truth(out).wave_id) == {"w1_2022"}
+    assert (out / "udi/2025-10-05").is_dir()
