@@ -102,3 +102,26 @@ def test_codebook_page_has_one_column_per_wave_and_renders_offline(browser, page
     assert len(children) == len(waves) and all(children), children
     shot = browser.screenshot(session, tmp_path / "codebook.png")
     keep(shot, tmp_path)
+
+
+def test_catalogue_holds_every_mart_and_every_column_description(pages, demo_warehouse):
+    import duckdb
+
+    html = pages["catalogue"].read_text(encoding="utf-8")
+    con = duckdb.connect(str(demo_warehouse / "warehouse.duckdb"), read_only=True)
+    try:
+        columns = con.execute("select table_name, column_name, comment from duckdb_columns() "
+                              "where schema_name = 'marts' and database_name = current_database()").fetchall()
+    finally:
+        con.close()
+    assert len({table for table, _, _ in columns}) >= 10
+    missing = [f"marts.{table}.{column}" for table, column, comment in columns
+               if not comment or _plain_start(comment) not in html]
+    assert missing == []
+
+
+def _plain_start(text: str) -> str:
+    """The longest stretch of a description without a character JSON or HTML might escape."""
+    import re
+
+    return max(re.split(r"[\"'`<>&\\\n(]", text.strip()), key=len)[:40]
