@@ -111,9 +111,8 @@ def cross_sectional_weights(responses: pd.DataFrame, waves: pd.DataFrame, permit
 def longitudinal_weights(responses: pd.DataFrame, cross: pd.DataFrame):
     """One retention model and set of weights per wave pair (from < to)."""
     first = responses.merge(cross[["wave_id", "response_id", "weight_cross"]], on=["wave_id", "response_id"])
-    first["children_in_norway"] = np.where(
-        first["children_in_norway"].isna(), None, np.where(first["children_in_norway"] > 0, "yes", "no")
-    )
+    children = pd.to_numeric(first["children_in_norway"], errors="coerce").astype(float)  # NULL -> NaN, not pd.NA
+    first["children_in_norway"] = np.where(children.isna(), None, np.where(children > 0, "yes", "no"))
     wave_numbers = responses[["wave_id", "wave_number"]].drop_duplicates().sort_values("wave_number")
     answered = responses.groupby("wave_id")["person_id"].agg(set)
     rows, summary = [], {}

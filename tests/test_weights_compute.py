@@ -79,6 +79,9 @@ def responses(seed: int = 7) -> pd.DataFrame:
     w1.loc[1, "region_code"] = None
     w1.loc[2, "birth_year"] = 2010  # a minor: not on the adult margins
     w1.loc[3, "is_complete"] = False
+    # An integer answer set missing at ingest: DuckDB hands it back as a nullable Int32 (pd.NA), not NaN.
+    w1["children_in_norway"] = w1["children_in_norway"].astype("Int32")
+    w1.loc[4, "children_in_norway"] = pd.NA
     back = rng.random(n) < 0.5
     w2 = w1[back].assign(wave_id="w2_2023", wave_number=2, submitted_at=pd.Timestamp("2023-05-20 09:00:00"),
                          response_id=lambda d: "R_" + d["response_id"])
