@@ -177,7 +177,9 @@ def shares_figure(shares: pd.DataFrame | None, waves: Sequence[str], source: str
     _style(fig)
     fig.update_layout(legend=dict(orientation="h", y=-0.14, yanchor="top", x=0), margin=dict(b=90))
     bases = frame.groupby("wave_id").base_n.max().reindex(wave_order)
-    caption = ("Share of each coarse aspiration among complete responses given in Norway, unweighted (left) and "
+    answers = ("coarse aspiration (comparable across waves)" if scale == "coarse"
+               else "answer as the wave's question put it (fine scale)")
+    caption = (f"Share of each {answers} among complete responses given in Norway, unweighted (left) and "
                "weighted by the cross-sectional raking weight (right). Bars are 95 % Wilson intervals; the weighted "
                "ones use Kish's effective sample size. Base: " + ", ".join(f"{w} n = {_n(b)}" for w, b in bases.items())
                + ". Shares of suppressed cells are withheld.")
