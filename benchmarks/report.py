@@ -281,6 +281,9 @@ How each figure is measured, per scale (`--scale` of the generator, 1 = the defa
   one warm-up and the median of five runs.
 - Each measurement stops at `BENCH_TIMEOUT` seconds or at a memory limit (half the machine's memory) and is
   recorded as "timed out after N s" / "stopped at N MiB" instead.
+- `benchmarks/results_before.json` keeps the figures of the code before a change; when it exists and is
+  another run, every table gets "before" columns beside the new figures. `python -m benchmarks.report`
+  writes this page again from the saved figures.
 """
 
 
