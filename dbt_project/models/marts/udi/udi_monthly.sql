@@ -63,8 +63,10 @@ cumulated as (
         history.applications,
         history.granted,
         case
-            when history.months_with_grants_since_start = date_diff('month', {{ history_start }}, history.month) + 1
-                then sum(coalesce(history.granted, 0)) over (order by history.month rows unbounded preceding)
+            when history.month >= {{ history_start }}
+                and history.months_with_grants_since_start = date_diff('month', {{ history_start }}, history.month) + 1
+                then sum(coalesce(history.granted, 0)) filter (where history.month >= {{ history_start }})
+                    over (order by history.month rows unbounded preceding)
         end as granted_cumulative,
         stock_at_month_end.valid_stock,
         stock_at_month_end.valid_stock_suppressed_cells,
