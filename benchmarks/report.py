@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks.stages import STAGES
+from benchmarks.stages import STAGES, stage_of
 
 MIB_PER_GIB = 1024
 
@@ -228,9 +228,13 @@ def stage_table(result: dict) -> list[str]:
     rows = list(STAGES) + ["other steps", "dagster run overhead", "outside runs"]
     for stage in rows:
         cells = [_get(refreshes[n], "stages", stage) for n in names]
-        if stage == "other steps" and not any(cells):
-            continue
-        lines.append(f"| {stage} | " + " | ".join("" if c is None else f"{c:.1f}" for c in cells) + " |")
+        label = stage
+        if stage == "other steps":
+            if not any(cells):
+                continue
+            others = sorted({key for n in names for key in (_get(refreshes[n], "steps") or {}) if stage_of(key) == stage})
+            label = f"other steps ({', '.join(others)})"
+        lines.append(f"| {label} | " + " | ".join("" if c is None else f"{c:.1f}" for c in cells) + " |")
     lines.append("| **wall time** | " + " | ".join(
         _seconds(refreshes[n]["seconds"]) if refreshes[n].get("status") == "ok" else refreshes[n].get("status", "")
         for n in names) + " |")
@@ -265,9 +269,9 @@ How each figure is measured, per scale (`--scale` of the generator, 1 = the defa
 - **Peak memory** is the summed resident memory of the process tree (the refresh and the dbt processes it
   starts), sampled every 0.1 s from /proc.
 - **Stages** come from the Dagster event log of the benchmark's instance: step start to step end, each
-  step classified by name (ingest, linkage, weights, dbt, checks, publication). dbt's own tests run inside
-  the dbt steps and pandera inside the ingest steps; "checks" are the Great Expectations and freshness
-  steps. "dagster run overhead" is time inside runs but outside steps; "outside runs" is the rest of the
+  step classified by name (ingest, linkage, weights, dbt, checks, publication; steps matching none are
+  named). dbt's own tests run inside the dbt steps and pandera inside the ingest steps; "checks" are the
+  Great Expectations and freshness steps; an asset check run as its own step counts with its asset. "dagster run overhead" is time inside runs but outside steps; "outside runs" is the rest of the
   wall time (Python start-up, imports, loading the definitions).
 - **Linkage** is `benchmarks.linkage_bench` (its own synthetic population of scale x 2,000 persons in the
   staging shape, three waves); **plain Splink** (`benchmarks.splink_baseline`) deduplicates the same
