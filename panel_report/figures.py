@@ -214,34 +214,46 @@ def shares_with_intervals(mart: pd.DataFrame, release: pd.DataFrame | None) -> p
 
 # --- retention --------------------------------------------------------------------------------------------------
 
+OUTCOMES = (("n_responded_norway", "answered again in Norway", "#2ca02c"),
+            ("n_responded_abroad", "answered again from abroad", "#f2a900"),
+            ("n_not_observed", "not observed (dropped out)", "#c9ced6"))
+
+
 def retention_figure(attrition: pd.DataFrame | None, waves: Sequence[str], source: str) -> ReportFigure:
-    """Retention rate per subgroup value, one bar per wave pair (who drops out)."""
+    """Who drops out: for every subgroup value, the base split into answered again in Norway, from abroad, or not
+    observed; one wave pair at a time (menu). Withheld counts leave a gap rather than a recomputable bar."""
     title = "Retention by wave pair and subgroup"
     if attrition is None or attrition.empty:
         return _absent("retention", title, source, "marts.attrition has no rows.")
     frame = attrition.copy()
     rank = {wave: i for i, wave in enumerate(waves)}
     pairs = sorted({(a, b) for a, b in zip(frame.wave_from, frame.wave_to)},
-                   key=lambda p: (rank.get(p[0], 99), rank.get(p[1], 99)))
+                   key=lambda p: (rank.get(p[1], 99) - rank.get(p[0], 99), rank.get(p[0], 99)))  # next wave first
     frame["subgroup_order"] = (frame.subgroup != "all").astype(int)
     frame = frame.sort_values(["subgroup_order", "subgroup", "subgroup_value"])
-    colours = {pair: PALETTE[i % len(PALETTE)] for i, pair in enumerate(pairs)}
     fig = go.Figure()
-    for pair in pairs:
+    for i, pair in enumerate(pairs):
         rows = frame[(frame.wave_from == pair[0]) & (frame.wave_to == pair[1])]
-        fig.add_trace(go.Bar(
-            x=[rows.subgroup.str.replace("_", " ").tolist(), rows.subgroup_value.tolist()], y=rows.retention_rate,
-            name=f"{pair[0]} → {pair[1]}", marker_color=colours[pair], customdata=rows.n_base,
-            hovertemplate="%{x}: %{y:.1%} answered again (base n = %{customdata})<extra>" + f"{pair[0]} → {pair[1]}</extra>",
-        ))
-    fig.update_yaxes(tickformat=".0%", range=[0, 1], title_text="answered again (in Norway or abroad)")
-    _style(fig, height=480)
-    fig.update_layout(barmode="group", bargap=0.25)
+        x = [rows.subgroup.str.replace("_", " ").tolist(), rows.subgroup_value.tolist()]
+        for column, name, colour in OUTCOMES:
+            fig.add_trace(go.Bar(
+                x=x, y=rows[column] / rows.n_base, name=name, marker_color=colour, visible=(i == 0),
+                legendgroup=name, customdata=list(zip(rows[column], rows.n_base)),
+                hovertemplate="%{x}: %{y:.1%} (%{customdata[0]} of %{customdata[1]})<extra>" + name + "</extra>"))
+    buttons = [dict(label=f"{a} → {b}", method="update",
+                    args=[{"visible": [j // len(OUTCOMES) == i for j in range(len(pairs) * len(OUTCOMES))]}])
+               for i, (a, b) in enumerate(pairs)]
+    fig.update_yaxes(tickformat=".0%", range=[0, 1], title_text="share of the base")
+    _style(fig, height=500)
+    fig.update_layout(barmode="stack", bargap=0.3, margin=dict(t=80),
+                      updatemenus=[dict(buttons=buttons, direction="down", x=1, xanchor="right", y=1.16,
+                                        yanchor="top", showactive=True)])
     all_rows = frame[frame.subgroup == "all"]
-    caption = ("Share of the persons who answered at the earlier wave (in Norway) who answered again at the later one, "
-               "in Norway or abroad, by subgroup (gender, age band, children in Norway, region of origin). Base: "
+    caption = ("Of the persons who answered in Norway at the earlier wave, the share who answered again at the later "
+               "one in Norway, from abroad, or were not observed, by subgroup (gender, age band, children in Norway, "
+               "region of origin); choose the wave pair in the menu. Base: "
                + "; ".join(f"{a} → {b} n = {_n(all_rows[(all_rows.wave_from == a) & (all_rows.wave_to == b)].n_base.sum())}"
-                           for a, b in pairs) + ". Rates of suppressed bases are withheld.")
+                           for a, b in pairs) + ". Withheld counts leave a gap in their bar.")
     return ReportFigure("retention", title, fig, caption, source)
 
 
