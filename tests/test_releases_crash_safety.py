@@ -1,0 +1,120 @@
+"""Crash safety: a refresh killed with SIGKILL (its whole process group) during dbt and during publication
+leaves the published warehouse as it was, openable read-only, and the next refresh neither hangs on what
+the dead run left behind (a `duckdb_build` pool slot, a temporary file) nor fails: it completes and publishes.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import duckdb
+
+from conftest import PROJECT_ROOT, panel_env, refresh_subprocess
+
+SCALE = "0.1"
+UDI_FROM = "2025-07-05"  # a late UDI history (4 snapshot folders): fewer ingest runs, the same code paths
+KILL_TIMEOUT_SECONDS = 1200
+
+
+def generate(data: Path, *options: str) -> None:
+    """Synthetic raw files (`make generate`) with the generator's own options."""
+    subprocess.run([sys.executable, "-m", "synthetic_panel", "--out", str(data / "raw"), *options], check=True,
+                   cwd=PROJECT_ROOT, env=panel_env(data), capture_output=True)
+
+
+def group_commands(pgid: int) -> list[list[str]]:
+    """Command lines of the live processes in process group `pgid` (from /proc)."""
+    commands = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            if int(stat.rsplit(")", 1)[1].split()[2]) == pgid:
+                commands.append((entry / "cmdline").read_bytes().decode(errors="replace").split("\0"))
+        except (OSError, ValueError, IndexError):
+            continue
+    return commands
+
+
+def dbt_is_running(data: Path, pgid: int) -> bool:
+    return any(any(Path(part).name == "dbt" for part in command) and "build" in command
+               for command in group_commands(pgid))
+
+
+def publication_is_running(data: Path, pgid: int) -> bool:
+    return any(data.glob(".warehouse.publishing-*"))
+
+
+def kill_refresh_when(data: Path, moment: Callable[[Path, int], bool], log: Path) -> str:
+    """Start a refresh in its own process group, SIGKILL the whole group at `moment`; returns its output."""
+    with open(log, "wb") as out:
+        process = subprocess.Popen([sys.executable, "-m", "orchestration.refresh"], cwd=PROJECT_ROOT,
+                                   env=panel_env(data, PYTHONUNBUFFERED="1"), stdout=out, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
+        deadline = time.monotonic() + KILL_TIMEOUT_SECONDS
+        try:
+            while not moment(data, process.pid):
+                assert process.poll() is None, f"the refresh ended before the moment to kill it:\n{log.read_text()[-3000:]}"
+                assert time.monotonic() < deadline, "the moment to kill the refresh never came"
+                time.sleep(0.05)
+            os.killpg(process.pid, signal.SIGKILL)
+        finally:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=60)
+    assert process.returncode == -signal.SIGKILL
+    return log.read_text()
+
+
+def published_state(path: Path) -> tuple[str, dict[str, tuple[int, int]]]:
+    """The file's sha256, and per marts/release/audit table its row count and an order-free hash of its rows,
+    read through a read-only connection."""
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        tables = con.execute("select schema_name, table_name from duckdb_tables() "
+                             "where schema_name in ('marts', 'release', 'audit') order by 1, 2").fetchall()
+        content = {f"{s}.{t}": con.execute(f'select count(*), coalesce(bit_xor(hash(r)), 0) from "{s}"."{t}" r').fetchone()
+                   for s, t in tables}
+    finally:
+        con.close()
+    return digest, content
+
+
+def test_a_killed_refresh_leaves_the_published_warehouse_and_the_next_refresh_publishes(tmp_path):
+    data = tmp_path / "data"
+    generate(data, "--scale", SCALE, "--mess", "0", "--udi-from", UDI_FROM)
+
+    first = refresh_subprocess(data)
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+    published = data / "warehouse.duckdb"
+    before = published_state(published)
+    assert before[1]["marts.persons"][0] > 0
+
+    during_dbt = kill_refresh_when(data, dbt_is_running, tmp_path / "killed_during_dbt.log")
+    assert "FAILED" not in during_dbt  # killed while dbt ran, not failed before it
+    assert published_state(published) == before
+
+    # the next refresh must get past what the killed one left (its pool slot), then it is killed too,
+    # while it writes the new file beside the published one
+    during_publication = kill_refresh_when(data, publication_is_running, tmp_path / "killed_during_publication.log")
+    assert "released the concurrency slots of run" in during_publication and "killed refresh" in during_publication
+    assert published_state(published) == before
+    assert list(data.glob(".warehouse.publishing-*")), "the kill should have left the temporary file to clear"
+
+    last = refresh_subprocess(data)
+    assert last.returncode == 0, last.stdout[-3000:] + last.stderr[-3000:]
+    assert "left by a refresh or restore that was killed" in last.stdout
+    assert not list(data.glob(".warehouse.publishing-*"))
+    after = published_state(published)
+    assert after[0] != before[0]  # a new publication (a new release in audit.releases)
+    assert {k: v[0] for k, v in after[1].items() if k != "audit.releases"} == {
+        k: v[0] for k, v in before[1].items() if k != "audit.releases"}  # same raw data, same row counts
+    assert after[1]["audit.releases"][0] == before[1]["audit.releases"][0] + 1
