@@ -1,5 +1,6 @@
 {#- Aspiration shares per wave on the fine and the coarse scale. Base: complete responses of record
-    given in Norway with an answer. `weighted_share` uses the cross-sectional (raked) weight. -#}
+    given in Norway with an answer. `weighted_share` uses the cross-sectional (raked) weight. 95 % Wilson
+    intervals: on the base n for `share`, on Kish's effective sample size of the weights for `weighted_share`. -#}
 
 with
 
@@ -22,9 +23,27 @@ counted as (
         scale,
         aspiration,
         count(*) as n,
-        fsum(weight_cross) as weight_sum
+        fsum(weight_cross) as weight_sum,
+        fsum(weight_cross * weight_cross) as weight_square_sum
     from by_scale
     group by wave_id, wave_number, scale, aspiration
+),
+
+shares as (
+    select
+        wave_id,
+        wave_number,
+        scale,
+        aspiration,
+        n,
+        n / sum(n) over wave_scale as share,
+        weight_sum / fsum(weight_sum) over wave_scale as weighted_share,
+        sum(n) over wave_scale as base_n,
+        -- Kish: (sum w)^2 / sum w^2, the size of an unweighted sample as precise as the weighted one
+        fsum(weight_sum) over wave_scale * fsum(weight_sum) over wave_scale
+            / fsum(weight_square_sum) over wave_scale as n_effective
+    from counted
+    window wave_scale as (partition by wave_id, scale)
 )
 
 select
@@ -32,7 +51,12 @@ select
     cast(scale as varchar) as scale,
     cast(aspiration as varchar) as aspiration,
     cast(n as integer) as n,
-    cast(n / sum(n) over (partition by wave_id, scale) as double) as share,
-    cast(weight_sum / fsum(weight_sum) over (partition by wave_id, scale) as double) as weighted_share
-from counted
+    cast(share as double) as share,
+    cast(weighted_share as double) as weighted_share,
+    cast({{ wilson_interval_bound('share', 'base_n', 'lower') }} as double) as share_ci_lower,
+    cast({{ wilson_interval_bound('share', 'base_n', 'upper') }} as double) as share_ci_upper,
+    cast(n_effective as double) as n_effective,
+    cast({{ wilson_interval_bound('weighted_share', 'n_effective', 'lower') }} as double) as weighted_share_ci_lower,
+    cast({{ wilson_interval_bound('weighted_share', 'n_effective', 'upper') }} as double) as weighted_share_ci_upper
+from shares
 order by wave_number, scale, aspiration
