@@ -131,12 +131,27 @@
         inner join (select distinct wave_from, wave_to from transitions) as wave_tos
             on wave_tos.wave_from = origin_bases.wave_from
 
+        union all
+        select concat_ws('|', 'base_values', wave_from, subgroup, aspiration_from), cell_id, cell_value
+        from origin_bases
+        where subgroup <> 'all'
+        union all
+        select concat_ws('|', 'base_values', totals.wave_from, subgroups.subgroup, totals.aspiration_from), totals.cell_id,
+            totals.cell_value
+        from origin_bases as totals
+        cross join subgroups
+        where totals.subgroup = 'all'
+
         -- aspiration_by_wave
         union all
         select concat_ws('|', 'shares', 'wave', wave_id, scale), cell_id, n
         from by_wave
         union all
         select concat_ws('|', 'shares', 'wave', wave_id, scale), cell_id, cell_value
+        from wave_bases
+        union all
+        -- Both scales count the same answers, so their bases are one count.
+        select concat_ws('|', 'scales_same_base', wave_id), cell_id, cell_value
         from wave_bases
         union all
         select concat_ws('|', 'coarse', coarse.wave_id, coarse.aspiration), coarse.cell_id, coarse.n
