@@ -210,7 +210,11 @@ def restore_previous(published: Path | None = None, previous: Path | None = None
     previous = previous or paths.previous_db_path()
     if not previous.exists():
         raise PublishError(f"nothing to restore: {previous} does not exist")
+    release_id = releases.published_release_id(previous)
     _put_in_place(previous, published)
+    kept = {release.release_id: release for release in releases.kept_releases()}
+    if release_id in kept and (kept[release_id].folder / "exports").is_dir():
+        exports.install_latest(kept[release_id].folder / "exports")  # the exports follow the file
     return published
 
 

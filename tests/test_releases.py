@@ -15,7 +15,7 @@ import pyreadstat
 import pytest
 
 from orchestration import exports, releases
-from orchestration.publish import PublishError, publish_build, restore_release, storage_version
+from orchestration.publish import PublishError, publish_build, restore_previous, restore_release, storage_version
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -239,3 +239,13 @@ def test_the_demo_release_exports_carry_labels_from_comments_and_vocabularies(de
     decoded = frame["outcome_to"].map(lambda code: vocabulary[int(code) - 1]).value_counts().to_dict()
     assert decoded == dict(outcomes)
     assert meta.variable_value_labels["outcome_to"][vocabulary.index("left_to_ukraine") + 1] == "left Norway for Ukraine"
+
+
+def test_plain_restore_brings_back_the_previous_release_with_its_exports(data):
+    make_build(data, "v1", 2)
+    first = publish_build().release_id
+    make_build(data, "v2", 8)
+    publish_build()
+    restore_previous()
+    assert releases.published_release_id() == first
+    assert len(pd.read_parquet(data / "exports" / "parquet" / "marts" / "persons.parquet")) == 2
