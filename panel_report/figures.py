@@ -195,7 +195,8 @@ def shares_with_intervals(mart: pd.DataFrame, release: pd.DataFrame | None) -> p
         bounds = [wilson_interval(s, b) for s, b in zip(frame.share, frame.base_n)]
         frame["share_ci_lower"], frame["share_ci_upper"] = zip(*bounds) if bounds else ([], [])
     if "weighted_share_ci_lower" not in frame:
-        effective = frame["n_effective"] if "n_effective" in frame else frame.base_n
+        # a warehouse published before the mart had its intervals: without n_effective no honest weighted interval
+        effective = frame["n_effective"] if "n_effective" in frame else pd.Series(float("nan"), index=frame.index)
         bounds = [wilson_interval(s, n) for s, n in zip(frame.weighted_share, effective)]
         frame["weighted_share_ci_lower"], frame["weighted_share_ci_upper"] = zip(*bounds) if bounds else ([], [])
     if release is not None and "n_suppressed" in release:
