@@ -114,7 +114,7 @@ class Browser:
             except TimeoutError:
                 return
 
-    def open(self, url: str, ready_js: str, timeout: float = 60) -> tuple[str, PageVisit]:
+    def open(self, url: str, ready_js: str, timeout: float = 180) -> tuple[str, PageVisit]:
         """Open `url` in a new tab and wait until `ready_js` evaluates to true; returns (session, visit)."""
         target = self.send("Target.createTarget", {"url": "about:blank"})["targetId"]
         session = self.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
