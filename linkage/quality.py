@@ -11,7 +11,8 @@ WITH predicted AS (
     JOIN linkage.response_persons b ON a.person_id = b.person_id AND a.wave_number < b.wave_number
 ), loaded_truth AS (
     -- Only responses that were loaded can be linked; quarantined rows are accounted for by ingest.
-    SELECT t.wave_id, r.wave_number, t.response_id, t.person_id
+    -- DISTINCT: a raw row delivered twice is listed twice in the truth, but is one loaded response.
+    SELECT DISTINCT t.wave_id, r.wave_number, t.response_id, t.person_id
     FROM linkage.truth_responses t
     JOIN linkage.response_persons r USING (wave_id, response_id)
 ), truth AS (

@@ -13,7 +13,8 @@ links as (
 ),
 
 truth as (
-    select links.wave_id, links.wave_number, links.response_id, truth_responses.person_id
+    -- distinct: a raw row delivered twice is listed twice in the truth, but is one loaded response
+    select distinct links.wave_id, links.wave_number, links.response_id, truth_responses.person_id
     from {{ source('linkage', 'truth_responses') }} as truth_responses
     inner join links
         on links.wave_id = truth_responses.wave_id
