@@ -93,7 +93,7 @@ def exclusive_refresh(build: Path) -> Iterator[None]:
 
 
 EXPECTED_LAYOUT = """the refresh reads this layout (docs/contracts/inputs.md):
-  {raw}/survey/w<N>_<YYYY>/responses.(csv|xlsx|sav)   one folder per wave, e.g. w1_2022
+  {raw}/survey/w<N>_<YYYY>/responses.(csv|xlsx|sav)   one folder per wave: w, its number, _, the year fielded
   {raw}/survey/w<N>_<YYYY>/invitations.csv            optional
   {raw}/udi/<YYYY-MM-DD>/...                           one folder per UDI retrieval date
 For synthetic data to try it on: make generate PANEL_DATA_DIR={root}"""

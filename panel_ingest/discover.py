@@ -37,7 +37,7 @@ def find_survey_waves(raw_dir: Path, warnings: list[str] | None = None) -> list[
         return []
     folders = _folders(survey)
     for name in sorted(n for n in folders if not WAVE_FOLDER.match(n)):
-        _warn(f"survey/{name}: not a wave folder name (expected w<N>_<YYYY>, e.g. w4_2025); not ingested until "
+        _warn(f"survey/{name}: not a wave folder name (expected w<N>_<YYYY>: w, the wave number, _, the year fielded); not ingested until "
               "renamed", warnings)
     waves = [n for n in folders if WAVE_FOLDER.match(n)]
     return sorted(waves, key=lambda w: (wave_number(w), w))
