@@ -19,7 +19,7 @@ def detect_layout(codebook: Codebook, wave_id: str, header: list[str], source_fi
     if not scores:
         raise UnreadableFileError(
             source_file, "unknown layout: add rows to the codebook seeds (no layout in codebook_variables.csv "
-                         "has all its required variables in this file's header)")
+                         f"has all its required variables in this file's header){_closest_layout(codebook, present)}")
     best = max(scores.values())
     winners = sorted(layout for layout, score in scores.items() if score == best)
     registered = (codebook.wave(wave_id) or {}).get("layout")
@@ -29,6 +29,18 @@ def detect_layout(codebook: Codebook, wave_id: str, header: list[str], source_fi
         raise UnreadableFileError(source_file, f"ambiguous layout: header fits {winners} equally; "
                                                "add the wave with its layout to survey_waves.csv")
     return winners[0]
+
+
+def _closest_layout(codebook: Codebook, present: set[str]) -> str:
+    """`; closest: layout X, missing required variables [...]` for the layout sharing most variables with the
+    header (names from the codebook, never from the file), or '' when none shares any."""
+    overlap = {layout: len(set(codebook.layout_variables(layout)["source_variable"]) & present)
+               for layout in codebook.layouts()}
+    best = max(overlap, key=lambda layout: (overlap[layout], layout), default=None)
+    if best is None or overlap[best] == 0:
+        return ""
+    missing = [v for v in codebook.required_variables(best) if v not in present]
+    return f"; closest: layout {best}, missing required variables {missing}"
 
 
 def check_header(codebook: Codebook, layout: str, header: list[str], source_file: str) -> None:

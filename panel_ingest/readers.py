@@ -42,6 +42,7 @@ class RawFile:
     # Rows kept in `frame` as blanks because they are structurally broken (row number -> reason).
     row_faults: dict[int, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    sheet_note: str = ""  # which sheet of a workbook was read, when that may surprise (else empty)
 
     @property
     def columns(self) -> list[str]:
@@ -142,6 +143,9 @@ def decode_text(data: bytes, source_file: str, warnings: list[str] | None = None
 
     A UTF-8 file with a few stray Windows-1252 bytes (its other non-ASCII text is valid UTF-8) is decoded
     as UTF-8 with those bytes read as Windows-1252, and a warning names each byte's line and offset."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise UnreadableFileError(source_file, "UTF-16 text (byte-order mark); expected UTF-8 or Windows-1252: "
+                                               "save the file again as CSV UTF-8")
     if b"\x00" in data:
         raise UnreadableFileError(source_file, "binary data (NUL bytes), not a text CSV file")
     body = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
@@ -184,14 +188,33 @@ def read_csv_file(path: Path, source_file: str) -> RawFile:
         raise UnreadableFileError(source_file, "empty file (no header row)")
     text = decode_text(data, source_file, warnings)
     delimiter = detect_delimiter(text, source_file)
-    try:
-        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
-    except csv.Error as exc:
-        raise UnreadableFileError(source_file, "malformed CSV (an unclosed quote or a field over the size limit)") from exc
+    rows = _csv_rows(text, delimiter, source_file)
     if not rows:
         raise UnreadableFileError(source_file, "empty file (no header row)")
     frame, faults = _frame_from_rows(rows[0], rows[1:], source_file)
     return RawFile(source_file, Path(path), "csv", frame, hashlib.sha256(data).hexdigest(), faults, warnings)
+
+
+def _csv_rows(text: str, delimiter: str, source_file: str) -> list[list[str]]:
+    """All records; a quote never closed (which would swallow the rest of the file into one field, its rows
+    lost) fails naming the data row and line where it opened."""
+    rows: list[list[str]] = []
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    line = 0
+    try:
+        for row in reader:
+            rows.append(row)
+            line = reader.line_num
+    except csv.Error as exc:
+        if "unexpected end of data" in str(exc):
+            where = f"data row {len(rows)}" if rows else "the header"
+            raise UnreadableFileError(source_file, f"malformed CSV: the quote opened in {where} (line {line + 1}) "
+                                                   "is never closed") from exc
+        try:  # another strict-mode complaint (text after a closing quote): read as Excel does
+            return list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+        except csv.Error as error:
+            raise UnreadableFileError(source_file, "malformed CSV (a field over the size limit)") from error
+    return rows
 
 
 def _xlsx_cell_text(cell) -> str | None:
@@ -211,6 +234,9 @@ def read_xlsx_file(path: Path, source_file: str) -> RawFile:
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # BadZipFile, KeyError, InvalidFileException, XML errors: openpyxl has no common base
         raise UnreadableFileError(source_file, f"not a readable XLSX workbook ({type(exc).__name__})") from exc
+    # Said in any error about the file's content, so a cover sheet before the data is easy to spot.
+    sheet_note = ("" if "Data" in workbook.sheetnames or len(workbook.sheetnames) == 1
+                  else f"read sheet 1 of {len(workbook.sheetnames)} (no sheet named Data)")
     try:
         sheet = workbook["Data"] if "Data" in workbook.sheetnames else workbook.worksheets[0]
         rows = [[_xlsx_cell_text(c) for c in row] for row in sheet.iter_rows()]
@@ -219,7 +245,7 @@ def read_xlsx_file(path: Path, source_file: str) -> RawFile:
     finally:
         workbook.close()
     if not rows:
-        raise UnreadableFileError(source_file, "no header row (empty sheet)")
+        raise UnreadableFileError(source_file, "no header row (empty sheet)" + (f"; {sheet_note}" if sheet_note else ""))
     header = rows[0]
     while header and header[-1] is None:
         header = header[:-1]
@@ -230,7 +256,7 @@ def read_xlsx_file(path: Path, source_file: str) -> RawFile:
         # A value beyond the header's columns makes the row too long: kept as is, it becomes a row fault.
         data_rows.append(list(row) if extra else list(row[:width]) + [None] * (width - len(row[:width])))
     frame, faults = _frame_from_rows(header, data_rows, source_file)
-    return RawFile(source_file, Path(path), "xlsx", frame, file_sha256(path), faults)
+    return RawFile(source_file, Path(path), "xlsx", frame, file_sha256(path), faults, sheet_note=sheet_note)
 
 
 def read_sav_file(path: Path, source_file: str) -> RawFile:
