@@ -17,6 +17,10 @@ BLOOM_HASHES_PER_BIGRAM = 10
 PAD = "_"
 # Anything that looks like an address in a column that should not hold one (e.g. typed into a free-text field).
 EMAIL_LIKE = re.compile(r"[^\s@]+@[^\s@]+\.[^\s@]+")
+# An e-mail cell must hold one address (one `@` with text either side, once normalised): junk such as
+# `ingen` or two addresses would otherwise hash to a key shared by unrelated people, a false link.
+ONE_ADDRESS = re.compile(r"^[^@]+@[^@]+$")
+NOT_AN_ADDRESS = "not_an_address"
 HASH_COLUMN = "email_hash"
 BLOOM_COLUMN = "email_bloom"
 
@@ -71,13 +75,23 @@ def dice(a: str, b: str) -> float:
 
 
 def replace_email_column(frame: pd.DataFrame, column: str, key: bytes) -> pd.DataFrame:
-    """A copy of `frame` with the clear `column` replaced by `email_hash` and `email_bloom` (in its place)."""
+    """A copy of `frame` with the clear `column` replaced by `email_hash` and `email_bloom` (in its place);
+    a cell that is not one address gets NOT_AN_ADDRESS in both."""
     addresses = frame[column]
     out = frame.drop(columns=[column])
     position = list(frame.columns).index(column)
-    out.insert(position, HASH_COLUMN, [email_hash(a, key) for a in addresses])
-    out.insert(position + 1, BLOOM_COLUMN, [email_bloom(a, key) for a in addresses])
+    one = [_is_one_address(a) for a in addresses]
+    out.insert(position, HASH_COLUMN, [email_hash(a, key) if ok else NOT_AN_ADDRESS for a, ok in zip(addresses, one)])
+    out.insert(position + 1, BLOOM_COLUMN, [email_bloom(a, key) if ok else NOT_AN_ADDRESS
+                                            for a, ok in zip(addresses, one)])
     return out
+
+
+def _is_one_address(address: str | None) -> bool:
+    """True for a blank cell or one address; False for junk or several addresses (marked NOT_AN_ADDRESS,
+    which fails validation so the cell is set missing with a reason)."""
+    normalised = normalise_email(address)
+    return normalised is None or ONE_ADDRESS.match(normalised) is not None
 
 
 REDACTED = "address removed"

@@ -31,10 +31,12 @@ PHRASES = {
     "date_text": "unreadable date",
     "submitted_from": "test submission before the field start",
     "month_from": "impossible date",
+    "one_email_address": "not one e-mail address",
     "name_known": "unknown municipality name",
     "name_unambiguous": "ambiguous municipality name",
     "not_before": "impossible date",
     "not_after": "impossible date",
+    "asked_in_norway_only": "not asked",
 }
 
 
@@ -86,6 +88,8 @@ def expected_text(check: pa.Check | None, check_name: str) -> str:
         return "a municipality name from ref_municipality_names.csv (SSB, short or parallel name; case and spacing ignored)"
     if name == "name_unambiguous":
         return "a name that fits one municipality (add the county, e.g. `Våler (Innlandet)`)"
+    if name == "one_email_address":
+        return "one address name@domain (junk or several addresses link nobody; the cell is set missing)"
     if name == "str_matches":
         return f"text matching {stats.get('pattern')!s}"
     if name == "integer_text_between":
@@ -117,8 +121,12 @@ def _reason(schema: pa.DataFrameSchema, case: dict) -> str:
 
 
 def month_order_reason(check: str) -> str:
-    """Reason of a failed cross-cell month check `not_before:<concept>` / `not_after:<concept>`."""
+    """Reason of a failed cross-cell check: months `not_before:<concept>` / `not_after:<concept>`, or
+    routing `asked_in_norway_only:<concept>`."""
     bound, concept = check.split(":", 1)
+    if bound == "asked_in_norway_only":
+        return (f"{PHRASES[bound]}: expected no answer when the row's {concept} is not Norway (the question is "
+                "asked only in Norway; this cell is set missing)")
     relation = "not before" if bound == "not_before" else "not after"
     return f"{PHRASES[bound]}: expected a month {relation} the row's {concept} (this cell is set missing)"
 

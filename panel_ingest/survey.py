@@ -21,13 +21,14 @@ from panel_ingest.results import FileIngestResult
 from panel_ingest.waves import wave_context
 from validation.schemas.survey import (
     EMAIL_CONCEPT, INVITATION_COLUMNS, RESPONSE_ID_CONCEPT, SUBMITTED_AT_CONCEPT, invitations_schema,
-    month_order_failures, schema_for_wave, structural_columns,
+    cross_cell_failures, schema_for_wave, structural_columns,
 )
 
 log = logging.getLogger(__name__)
 RESPONSES_STEM = "responses"
 INVITATIONS_FILE = "invitations.csv"
 INVITATIONS_LAYOUT = "invitations"
+TOKEN_CONCEPT = "token"
 OFFICE_LOCK_PREFIX = "~$"  # Excel/Word keep `~$<name>` beside a file that is open; it is not a delivery
 
 
@@ -82,21 +83,19 @@ def _log_warnings(warnings: list[str]) -> None:
 
 
 def ingest_responses(load: PartitionLoad, path: Path, raw_dir: Path, wave_id: str, hmac_key: bytes,
-                     codebook: Codebook, loaded_at: datetime, invited_at: pd.Series | None = None
+                     codebook: Codebook, loaded_at: datetime, invited: pd.DataFrame | None = None
                      ) -> FileIngestResult:
     """Read, pseudonymise, validate one response file; add its rows, cells and audit to `load`.
 
     Structural faults (required variables: id, submission time, completion; repeated id; test
     submission; wrong number of fields) keep the row out; any other invalid cell is set missing."""
     raw = read_table_file(path, raw_dir)
-    if raw.frame.empty:
-        raise UnreadableFileError(raw.source_file, "no data rows: the required response file holds only a header")
-    layout = detect_layout(codebook, wave_id, raw.columns, raw.source_file)
-    check_header(codebook, layout, raw.columns, raw.source_file)
+    layout = _response_layout(raw, wave_id, codebook)
     email_column = codebook.variable_of_concept(layout, EMAIL_CONCEPT)
     frame = pseudonymised_frame(raw, email_column, hmac_key)
     time_column = codebook.variable_of_concept(layout, SUBMITTED_AT_CONCEPT)
-    wave = wave_context(wave_id, codebook.waves, frame[time_column] if time_column else None, invited_at)
+    wave = wave_context(wave_id, codebook.waves, frame[time_column] if time_column else None,
+                        invited["invited_at"] if invited is not None else None)
     warnings = list(raw.warnings)
     if wave.field_start_inferred:
         warnings.append(f"{raw.source_file}: wave {wave_id} is not in survey_waves.csv; field start "
@@ -104,7 +103,7 @@ def ingest_responses(load: PartitionLoad, path: Path, raw_dir: Path, wave_id: st
     schema = schema_for_wave(layout, wave.wave_year, wave.field_start, codebook)
     cell_columns = set(schema.columns) - structural_columns(layout, codebook)
     result = validate_rows(frame, schema, raw.source_file, _email_labels(email_column), cell_columns=cell_columns,
-                           row_faults=raw.row_faults, cross_cell=lambda f: month_order_failures(f, layout, codebook))
+                           row_faults=raw.row_faults, cross_cell=lambda f: cross_cell_failures(f, layout, codebook))
     valid = result.valid
     id_column = codebook.variable_of_concept(layout, RESPONSE_ID_CONCEPT)
     response_ids = valid[id_column]
@@ -119,8 +118,40 @@ def ingest_responses(load: PartitionLoad, path: Path, raw_dir: Path, wave_id: st
     cells["response_id"] = cells["row_number"].map(response_ids)
     load.add("raw.survey_cells", cells.assign(wave_id=wave_id, source_file=raw.source_file))
     outcome = record_file_audit(load, raw, layout, frame, result, loaded_at, email_column, wave)
+    token_column = codebook.variable_of_concept(layout, TOKEN_CONCEPT)
+    if token_column:
+        warnings += _uninvited_tokens_warning(raw.source_file, valid[token_column], invited)
     outcome.warnings = warnings
     return outcome
+
+
+def _response_layout(raw: RawFile, wave_id: str, codebook: Codebook) -> str:
+    """The response file's layout; a file without data rows or with the wrong header is refused, saying
+    which sheet was read when a workbook has no `Data` sheet (a cover sheet first)."""
+    try:
+        if raw.frame.empty:
+            raise UnreadableFileError(raw.source_file, "no data rows: the required response file holds only a header")
+        layout = detect_layout(codebook, wave_id, raw.columns, raw.source_file)
+        check_header(codebook, layout, raw.columns, raw.source_file)
+    except UnreadableFileError as error:
+        if raw.sheet_note:
+            raise UnreadableFileError(raw.source_file, f"{error.problem}; {raw.sheet_note}") from error
+        raise
+    return layout
+
+
+def _uninvited_tokens_warning(source_file: str, tokens: pd.Series, invited: pd.DataFrame | None) -> list[str]:
+    """A warning naming the rows whose token matches no loaded row of the wave's invitations.csv (a token
+    from another wave, a typo, or a missing invitation file): the response is kept, but its link by
+    token is lost. Row numbers only, never the token."""
+    known = set(invited["token"].dropna()) if invited is not None else set()
+    given = tokens.dropna()
+    rows = [int(n) for n in given.index[~given.isin(known)]]
+    if not rows:
+        return []
+    shown = ", ".join(map(str, rows[:10])) + (", ..." if len(rows) > 10 else "")
+    return [f"{source_file}: {len(rows)} response(s) carry a token that matches no row of invitations.csv "
+            f"(rows {shown}); loaded, but not linked by that token"]
 
 
 def _empty_file_result(load: PartitionLoad, path: Path, source_file: str, layout: str,
@@ -138,7 +169,8 @@ def _empty_file_result(load: PartitionLoad, path: Path, source_file: str, layout
 def ingest_invitations(load: PartitionLoad, path: Path, raw_dir: Path, wave_id: str, hmac_key: bytes,
                        loaded_at: datetime) -> tuple[FileIngestResult, pd.Series | None]:
     """Read, pseudonymise, validate a wave's invitations.csv; add its rows and audit to `load`.
-    Returns the result and the loaded `invited_at` values (to infer a field start). An empty file loads
+    Returns the result and the loaded invitations (their `invited_at` infers a field start; their tokens
+    are matched by the responses'). An empty file loads
     zero rows with a warning; a file without the expected header fails, naming the file and the header."""
     source_file = relative_name(path, raw_dir)
     if not path.read_bytes().strip():
@@ -154,7 +186,7 @@ def ingest_invitations(load: PartitionLoad, path: Path, raw_dir: Path, wave_id: 
     load.add("raw.survey_invitations", valid.assign(wave_id=wave_id, source_file=raw.source_file, loaded_at=loaded_at))
     outcome = record_file_audit(load, raw, INVITATIONS_LAYOUT, frame, result, loaded_at, "email")
     outcome.warnings = list(raw.warnings)
-    return outcome, result.valid["invited_at"]
+    return outcome, result.valid
 
 
 def ingest_survey_wave(con: duckdb.DuckDBPyConnection, raw_dir: Path, wave_id: str, hmac_key: bytes,
@@ -174,10 +206,10 @@ def ingest_survey_wave(con: duckdb.DuckDBPyConnection, raw_dir: Path, wave_id: s
     responses_path, invitations_path = wave_files(raw_dir / "survey" / wave_id, raw_dir, folder_warnings)
     loaded_at = utc_now()
     load = PartitionLoad("survey", wave_id)
-    invitations, invited_at = None, None
+    invitations, invited = None, None
     if invitations_path is not None:
-        invitations, invited_at = ingest_invitations(load, invitations_path, raw_dir, wave_id, hmac_key, loaded_at)
-    responses = ingest_responses(load, responses_path, raw_dir, wave_id, hmac_key, codebook, loaded_at, invited_at)
+        invitations, invited = ingest_invitations(load, invitations_path, raw_dir, wave_id, hmac_key, loaded_at)
+    responses = ingest_responses(load, responses_path, raw_dir, wave_id, hmac_key, codebook, loaded_at, invited)
     responses.warnings = folder_warnings + responses.warnings
     results = [responses] + ([invitations] if invitations is not None else [])
     replace_partition(con, load)

@@ -3,8 +3,9 @@
 Every layout's schema comes from the codebook alone (`schema_for_layout`), so a new layout is new seed
 rows and no code: code lists from codebook_values.csv, ranges from min_value/max_value (offsets from the
 wave's year where `bounds_relative_to` says so), formats from value_type, the earliest plausible month
-from `earliest_month`. `month_order_failures` adds the checks between cells of one row (leaving month not
-before arrival, no month after the submission). `SurveyInvitations` is the fixed invitations file.
+from `earliest_month`. `cross_cell_failures` adds the checks between cells of one row (leaving month not
+before arrival, no month after the submission; no answer to a question asked only in Norway from a
+leaver). `SurveyInvitations` is the fixed invitations file.
 The e-mail column is validated as `email_hash`/`email_bloom`: validation never sees a clear address.
 """
 from __future__ import annotations
@@ -108,6 +109,37 @@ def month_order_failures(frame: pd.DataFrame, layout: str, codebook: Codebook | 
                 failures.append({"row_number": int(number), "column_name": column, "check": f"{bound}:{concept}"})
             working.loc[working.index[bad], column] = None
     return pd.DataFrame(failures, columns=["row_number", "column_name", "check"])
+
+
+# Asked only of those living in Norway (the questionnaire routes leavers past them; staging also ignores them).
+ASKED_IN_NORWAY_ONLY = ("aspiration",)
+COUNTRY_CONCEPT, IN_NORWAY = "country_now", "norway"
+
+
+def routing_failures(frame: pd.DataFrame, layout: str, codebook: Codebook | None = None) -> pd.DataFrame:
+    """Answers to a question asked only in Norway from a row whose current country is known and not Norway
+    (a leaver with aspiration answers): one row per such cell, `check` `asked_in_norway_only:country_now`."""
+    codebook = codebook or default_codebook()
+    country = codebook.variable_of_concept(layout, COUNTRY_CONCEPT)
+    failures = []
+    if country is not None and country in frame.columns:
+        values = codebook.values[(codebook.values["layout"] == layout) & (codebook.values["concept"] == COUNTRY_CONCEPT)]
+        norway = set(values.loc[values["concept_value"] == IN_NORWAY, "source_value"])
+        abroad = frame[country].notna() & ~frame[country].isin(norway)
+        for concept in ASKED_IN_NORWAY_ONLY:
+            column = codebook.variable_of_concept(layout, concept)
+            if column is None or column not in frame.columns:
+                continue
+            for number in frame.index[abroad & frame[column].notna()]:
+                failures.append({"row_number": int(number), "column_name": column,
+                                 "check": f"asked_in_norway_only:{COUNTRY_CONCEPT}"})
+    return pd.DataFrame(failures, columns=["row_number", "column_name", "check"])
+
+
+def cross_cell_failures(frame: pd.DataFrame, layout: str, codebook: Codebook | None = None) -> pd.DataFrame:
+    """Every cell judged against another cell of its row: month order, then routing."""
+    return pd.concat([month_order_failures(frame, layout, codebook), routing_failures(frame, layout, codebook)],
+                     ignore_index=True)
 
 
 def invitations_schema() -> pa.DataFrameSchema:
