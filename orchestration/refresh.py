@@ -5,10 +5,16 @@
 Uses the Dagster instance in `$DAGSTER_HOME` (ephemeral if unset), so refresh runs show up in the UI.
 Exit status: 0 everything built, every blocking check passed and the warehouse was published;
 1 a check or step failed (the published warehouse is untouched; the failures are printed);
-2 the refresh could not start (no key, a key file inside the data root, no raw data).
-(Status 3 of the contract, "published with broken partitions held back", is never returned: any broken
-partition holds the whole publication back.) `make refresh` reports the status in its last line, but make
-itself can only exit 0 or 2; a scheduler that needs the exact status runs `bin/refresh`.
+2 the refresh could not start (no key, a key file inside the data root, no raw data);
+3 published, but with broken partitions held back at their last good version.
+
+Every partition is ingested (one run each) before anything is decided, so every broken file is reported.
+A partition whose ingest step or blocking ingest check failed is held back (orchestration.holdback): its
+rows in the new build are those of the published warehouse, or none if it never loaded good; the rest
+builds, is checked and published as usual, and the held-back partitions are named in the console summary,
+the release manifest (`held_back`) and the alert record. A failed step or check downstream of ingest
+still publishes nothing (status 1). `make refresh` reports the status in its last line, but make itself
+can only exit 0 or 2; a scheduler that needs the exact status runs `bin/refresh`.
 
 A refresh killed half-way (SIGKILL, power loss) leaves the published warehouse as it was. Whatever it
 left behind is cleared by the next refresh, with a message: the Dagster concurrency slots its runs held
@@ -33,6 +39,7 @@ from dagster._core.events import DagsterEventType
 
 from orchestration.defs.partitions import SURVEY_WAVE_PARTITIONS, UDI_SNAPSHOT_PARTITIONS
 from orchestration.failures import Failure, run_failures
+from orchestration.holdback import KIND_OF_JOB, HeldBack, hold_back
 from orchestration.exports import exports_dir
 from orchestration.publish import remove_stale_staging
 from orchestration.releases import published_release_id, releases_dir
@@ -41,7 +48,7 @@ from panel_ingest import paths
 from panel_ingest.discover import find_survey_waves, find_udi_snapshots
 from panel_ingest.secrets import KeyInsideDataRootError, MissingHmacKeyError, load_hmac_key
 
-EXIT_OK, EXIT_FAILED, EXIT_CANNOT_START = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_CANNOT_START, EXIT_HELD_BACK = 0, 1, 2, 3
 
 
 class RefreshCannotStart(RuntimeError):
@@ -50,11 +57,13 @@ class RefreshCannotStart(RuntimeError):
 
 @dataclass
 class RefreshResult:
-    """What a refresh did: its runs, the failures that blocked publication, and warnings."""
+    """What a refresh did: its runs, the failures that blocked publication, the partitions held back
+    (their ingest failures are in `held_back`, not in `failures`), and warnings."""
 
     run_ids: list[str] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    held_back: list[HeldBack] = field(default_factory=list)
     published: bool = False
 
     @property
@@ -176,15 +185,18 @@ def start_fresh_build(build: Path) -> None:
 CONSOLE_LOGGING = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
 
 
-def _execute(job: dg.JobDefinition, instance: dg.DagsterInstance, result: RefreshResult, **kwargs) -> dg.ExecuteInProcessResult:
+def _execute(job: dg.JobDefinition, instance: dg.DagsterInstance, result: RefreshResult,
+             **kwargs) -> tuple[dg.ExecuteInProcessResult, list[Failure]]:
+    """Run the job; returns the run and its failures (also added to `result.failures`)."""
     run = job.execute_in_process(instance=instance, raise_on_error=False, tags=REFRESH_TRIGGER,
                                  run_config=CONSOLE_LOGGING, **kwargs)
     result.run_ids.append(run.run_id)
-    result.failures += run_failures(instance, run.run_id)
-    if not run.success and not result.failures:
-        result.failures.append(Failure("run", job.name, kwargs.get("partition_key"), "run failed without a step error"))
+    failures = run_failures(instance, run.run_id)
+    if not run.success and not failures:
+        failures.append(Failure("run", job.name, kwargs.get("partition_key"), "run failed without a step error"))
+    result.failures += failures
     result.warnings += _warnings(instance, run.run_id)
-    return run
+    return run, failures
 
 
 def _warnings(instance: dg.DagsterInstance, run_id: str) -> list[str]:
@@ -216,12 +228,15 @@ def _build_and_publish(defs: dg.Definitions, instance: dg.DagsterInstance, waves
     for job_name, keys in (("survey_wave_job", waves), ("udi_snapshot_job", snapshots)):
         job = defs.resolve_job_def(job_name)
         for key in keys:
-            run = _execute(job, instance, result, partition_key=key)
+            run, failures = _execute(job, instance, result, partition_key=key)
             log(f"{'ok    ' if run.success else 'FAILED'} {job_name} [{key}]")
-    if result.failures:
-        log("not building downstream: an ingest partition failed (its blocking check or its step)")
-        return result
-    run = _execute(defs.resolve_job_def("downstream_job"), instance, result)
+            if failures:
+                result.failures = [f for f in result.failures if f not in failures]
+                result.held_back.append(hold_back(
+                    paths.build_db_path(), paths.published_db_path(), KIND_OF_JOB[job_name], key,
+                    "; ".join(failure.line() for failure in failures), published_release_id()))
+                log(f"HELD BACK {result.held_back[-1].line()}")
+    run, _ = _execute(defs.resolve_job_def("downstream_job"), instance, result)
     result.published = run.success and any(
         event.asset_key == dg.AssetKey("published_warehouse") for event in run.get_asset_materialization_events()
     )
@@ -240,7 +255,13 @@ def report(result: RefreshResult, out=print) -> int:
         if release_id:
             out(f"release {release_id}: {releases_dir() / release_id} (make releases lists them); "
                 f"Parquet, Stata and SPSS files in {exports_dir()}")
-        return EXIT_OK
+        if not result.held_back:
+            return EXIT_OK
+        out(f"published WITH {len(result.held_back)} broken partition(s) held back (mend the file; the next "
+            "refresh loads it):")
+        for held in result.held_back:
+            out(f"  - {held.line()}")
+        return EXIT_HELD_BACK
     out(f"refresh FAILED; {paths.published_db_path()} was left untouched. What failed:")
     for failure in result.failures or [Failure("run", "downstream_job", None, "published_warehouse was not materialised")]:
         out(f"  - {failure.line()}")
@@ -248,19 +269,26 @@ def report(result: RefreshResult, out=print) -> int:
 
 
 def alert_on_failure(result: RefreshResult) -> Path | None:
-    """A failed refresh leaves the same alert record as a failed daemon run (cron users see it too)."""
-    if result.success:
+    """A failed refresh, or one that published with partitions held back, leaves the same alert record as a
+    failed daemon run (cron users see it too)."""
+    if result.success and not result.held_back:
         return None
     from orchestration.defs.sensors import write_alert
 
-    failures = result.failures or [Failure("run", "downstream_job", None, "published_warehouse was not materialised")]
+    if result.success:
+        failures, alert = [], "partitions_held_back"
+    else:
+        failures = result.failures or [Failure("run", "downstream_job", None, "published_warehouse was not materialised")]
+        alert = "refresh_failed"
+    held_back = [held.as_dict() for held in result.held_back]
     return write_alert({
-        "alert": "refresh_failed",
+        "alert": alert,
         "run_id": result.run_ids[-1] if result.run_ids else "none",
         "run_ids": result.run_ids,
         "failed_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "failures": [failure.as_dict() for failure in failures],
-        "summary": "; ".join(failure.line() for failure in failures),
+        "held_back": held_back,
+        "summary": "; ".join([failure.line() for failure in failures] + [held.line() for held in result.held_back]),
     })
 
 

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import duckdb
 
+from orchestration.holdback import held_back_partitions
 from panel_ingest import paths
 
 KEEP_ENV = "PANEL_KEEP_RELEASES"
@@ -45,10 +46,11 @@ create table if not exists audit.releases (
     row_counts varchar not null,
     checks varchar not null,
     n_input_files integer not null,
-    n_checks_failed integer not null
+    n_checks_failed integer not null,
+    held_back varchar not null
 )"""
 RELEASE_COLUMNS = ("release_id", "published_at", "code_version", "tool_versions", "input_files", "row_counts",
-                   "checks", "n_input_files", "n_checks_failed")
+                   "checks", "n_input_files", "n_checks_failed", "held_back")
 COLUMN_COMMENTS = {
     "release_id": "Id of the publication (UTC time it was published, YYYYMMDDTHHMMSSZ); its folder under releases/.",
     "published_at": "When the file was published (UTC).",
@@ -59,6 +61,7 @@ COLUMN_COMMENTS = {
     "checks": "JSON: the asset checks of the publishing run (asset:check, passed, severity).",
     "n_input_files": "Number of raw files in input_files.",
     "n_checks_failed": "Checks of the publishing run that did not pass (WARN severity; an ERROR blocks publication).",
+    "held_back": "JSON: broken partitions held back at their last good version or left out (kind, key, reason, kept); [] when none.",
 }
 
 
@@ -179,9 +182,13 @@ def _history(published: Path, folder: Path) -> list[dict]:
                 exists = con.execute("select count(*) from duckdb_tables() where schema_name = 'audit' "
                                      "and table_name = 'releases'").fetchone()[0]
                 if exists:
-                    frame = con.execute(f"select {', '.join(RELEASE_COLUMNS)} from audit.releases").fetchall()
+                    present = {name for (name,) in con.execute(
+                        "select column_name from duckdb_columns() where schema_name = 'audit' "
+                        "and table_name = 'releases'").fetchall()}
+                    columns = [c for c in RELEASE_COLUMNS if c in present]  # older files lack held_back
+                    frame = con.execute(f"select {', '.join(columns)} from audit.releases").fetchall()
                     for values in frame:
-                        row = dict(zip(RELEASE_COLUMNS, values))
+                        row = {"held_back": "[]", **dict(zip(columns, values))}
                         row["published_at"] = row["published_at"].strftime("%Y-%m-%dT%H:%M:%SZ")
                         rows[row["release_id"]] = row
             finally:
@@ -203,6 +210,7 @@ def manifest_row(manifest: dict) -> dict:
         "checks": json.dumps(manifest["checks"], sort_keys=True),
         "n_input_files": len(manifest["input_files"]),
         "n_checks_failed": sum(1 for check in manifest["checks"] if not check.get("passed", True)),
+        "held_back": json.dumps(manifest.get("held_back", []), sort_keys=True),
     }
 
 
@@ -223,6 +231,7 @@ def write_manifest(staged: Path, published: Path, checks: list[dict] | None = No
             "input_files": input_files(raw or paths.raw_dir()),
             "row_counts": row_counts(con),
             "checks": sorted(checks or [], key=lambda c: c.get("check", "")),
+            "held_back": held_back_partitions(con),
         }
         con.execute("create schema if not exists audit")
         con.execute("drop table if exists audit.releases")  # rebuilt from the full history, whatever the build held

@@ -1,4 +1,4 @@
-"""End-to-end: the refresh on generated data, write-audit-publish under a reader, a blocking failure, Data Docs."""
+"""End-to-end: the refresh on generated data, write-audit-publish under a reader, a partition held back, Data Docs."""
 from __future__ import annotations
 
 import csv
@@ -166,19 +166,28 @@ def add_bad_snapshot(raw: Path, snapshot: str, bad_share: float = 0.5) -> Path:
     return folder
 
 
-def test_a_failing_blocking_check_leaves_the_published_file_byte_for_byte(demo_warehouse, tmp_path, run_refresh):
+def test_a_failing_blocking_ingest_check_holds_only_its_partition_back(demo_warehouse, tmp_path, run_refresh):
+    """A new snapshot failing its blocking check never loaded good: it is left out, the rest is published (exit 3)."""
     data = copy_data_dir(demo_warehouse, tmp_path / "data")
-    published_hash, previous = sha256(data / "warehouse.duckdb"), data / "warehouse.previous.duckdb"
-    previous_hash = sha256(previous) if previous.exists() else None
+    published_hash = sha256(data / "warehouse.duckdb")
     add_bad_snapshot(data / "raw", "2026-01-05")
     result = run_refresh(data)
-    assert result.returncode == 1, result.stdout[-3000:]
-    assert sha256(data / "warehouse.duckdb") == published_hash
-    assert (sha256(previous) if previous.exists() else None) == previous_hash
-    assert "check udi_snapshot:udi_partition_valid [2026-01-05]" in result.stdout
-    assert "left untouched" in result.stdout
+    assert result.returncode == 3, result.stdout[-3000:]
+    assert sha256(data / "warehouse.duckdb") != published_hash
+    held_back = result.stdout[result.stdout.index("published WITH"):]
+    assert "udi partition [2026-01-05] held back: left out (never loaded good)" in held_back
+    assert "check udi_snapshot:udi_partition_valid [2026-01-05]" in held_back
     [alert] = (data / "alerts").glob("*.json")
-    assert "udi_snapshot:udi_partition_valid [2026-01-05]" in json.loads(alert.read_text())["summary"]
+    record = json.loads(alert.read_text())
+    assert record["alert"] == "partitions_held_back"
+    assert "udi_snapshot:udi_partition_valid [2026-01-05]" in record["summary"]
+    con = duckdb.connect(str(data / "warehouse.duckdb"), read_only=True)
+    try:  # its rows, loaded into the build before the check failed, were taken out again
+        assert con.execute("select count(*) from raw.udi_valid_permits "
+                           "where snapshot_date = date '2026-01-05'").fetchone()[0] == 0
+        assert con.execute("select count(*) from marts.udi_stock where snapshot_date = date '2026-01-05'").fetchone()[0] == 0
+    finally:
+        con.close()
     instance = instance_at(data)
     [failed_run] = [r for r in instance.get_runs(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.FAILURE]))
                     if r.tags.get("dagster/partition") == "2026-01-05"]

@@ -1,0 +1,120 @@
+"""Holding a broken partition back at its last good version, so one bad file does not stop a publication.
+
+A wave or UDI snapshot whose ingest step or blocking ingest check failed is held back: its rows in the
+build are replaced by those of the published warehouse (its last good version) or, if it never loaded
+good, removed. Everything downstream then builds as usual. Each held-back partition is recorded in the
+build's `audit.held_back_partitions`, which the publication copies into the release manifest (`held_back`).
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import duckdb
+
+from panel_ingest.raw_tables import (AUDIT_TABLES, PARTITION_COLUMN, RAW_TABLES_OF, SOURCE_PREFIX,
+                                     ensure_raw_tables)
+
+HELD_BACK_TABLE = "audit.held_back_partitions"
+HELD_BACK_DDL = f"""
+create table if not exists {HELD_BACK_TABLE} (
+    partition_kind varchar not null,
+    partition_key varchar not null,
+    reason varchar not null,
+    kept varchar not null,
+    kept_from_release varchar
+)"""
+KEPT_LAST_GOOD, LEFT_OUT = "last good version", "left out (never loaded good)"
+# The ingest job of each partition family; its partition kind in the raw tables.
+KIND_OF_JOB = {"survey_wave_job": "survey", "udi_snapshot_job": "udi"}
+
+
+@dataclass(frozen=True)
+class HeldBack:
+    kind: str  # "survey" or "udi"
+    partition: str  # wave id or snapshot date
+    reason: str  # the failed check(s) or step(s), in words
+    kept: str  # KEPT_LAST_GOOD or LEFT_OUT
+    kept_from_release: str | None = None  # the release whose rows were kept
+
+    def line(self) -> str:
+        source = f" (from release {self.kept_from_release})" if self.kept_from_release else ""
+        return f"{self.kind} partition [{self.partition}] held back: {self.kept}{source}; because {self.reason}"
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _quoted(path: Path) -> str:
+    return str(path).replace("'", "''")  # ATTACH takes no parameters; a data root may hold a quote
+
+
+def _delete_partition(con: duckdb.DuckDBPyConnection, kind: str, key: str, schema: str = "") -> None:
+    prefix = f"{schema}." if schema else ""
+    for table in RAW_TABLES_OF[kind]:
+        con.execute(f"DELETE FROM {prefix}{table} WHERE CAST({PARTITION_COLUMN[kind]} AS VARCHAR) = ?", [key])
+    for table in AUDIT_TABLES:
+        con.execute(f"DELETE FROM {prefix}{table} WHERE partition_key = ? AND source_file LIKE ?",
+                    [key, SOURCE_PREFIX[kind]])
+
+
+def _copy_last_good(con: duckdb.DuckDBPyConnection, kind: str, key: str) -> int:
+    """Insert the attached published file's raw and audit rows of the partition; returns the raw rows copied."""
+    present = {f"{schema}.{name}" for schema, name in con.execute(
+        "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = 'published_warehouse'").fetchall()}
+    copied = 0
+    for table in RAW_TABLES_OF[kind]:
+        if table in present:
+            copied += con.execute(
+                f"INSERT INTO {table} BY NAME SELECT * FROM published_warehouse.{table} "
+                f"WHERE CAST({PARTITION_COLUMN[kind]} AS VARCHAR) = ?", [key]).fetchone()[0]
+    if copied:
+        for table in AUDIT_TABLES:
+            if table in present:
+                con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM published_warehouse.{table} "
+                            "WHERE partition_key = ? AND source_file LIKE ?", [key, SOURCE_PREFIX[kind]])
+    return copied
+
+
+def hold_back(build: Path, published: Path, kind: str, key: str, reason: str,
+              release_id: str | None = None) -> HeldBack:
+    """Replace the partition's rows in `build` by the published ones (or none) and record it as held back."""
+    con = duckdb.connect(str(build))
+    try:
+        ensure_raw_tables(con)
+        con.execute(HELD_BACK_DDL)
+        if published.exists():
+            con.execute(f"ATTACH '{_quoted(published)}' AS published_warehouse (READ_ONLY)")
+        con.execute("BEGIN TRANSACTION")
+        try:
+            _delete_partition(con, kind, key)
+            copied = _copy_last_good(con, kind, key) if published.exists() else 0
+            held = HeldBack(kind, key, reason, KEPT_LAST_GOOD if copied else LEFT_OUT,
+                            release_id if copied else None)
+            con.execute(f"DELETE FROM {HELD_BACK_TABLE} WHERE partition_kind = ? AND partition_key = ?", [kind, key])
+            con.execute(f"INSERT INTO {HELD_BACK_TABLE} VALUES (?, ?, ?, ?, ?)",
+                        [held.kind, held.partition, held.reason, held.kept, held.kept_from_release])
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        return held
+    finally:
+        con.close()
+
+
+def clear_held_back(con: duckdb.DuckDBPyConnection, kind: str, key: str) -> None:
+    """The partition loaded good: it is no longer held back (under the daemon the build file persists)."""
+    con.execute(HELD_BACK_DDL)
+    con.execute(f"DELETE FROM {HELD_BACK_TABLE} WHERE partition_kind = ? AND partition_key = ?", [kind, key])
+
+
+def held_back_partitions(con: duckdb.DuckDBPyConnection) -> list[dict]:
+    """The held-back partitions recorded in a build (or published) file, for the release manifest."""
+    exists = con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'audit' "
+                         "AND table_name = 'held_back_partitions'").fetchone()[0]
+    if not exists:
+        return []
+    rows = con.execute(f"SELECT partition_kind, partition_key, reason, kept, kept_from_release FROM {HELD_BACK_TABLE} "
+                       "ORDER BY partition_kind, partition_key").fetchall()
+    return [HeldBack(*row).as_dict() for row in rows]

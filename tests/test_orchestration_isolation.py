@@ -1,0 +1,89 @@
+"""Isolation under `make refresh`: a broken partition is held back at its last good version (or left out if it
+never loaded good), the rest is published, and the refresh exits 3 naming it in its output, the release
+manifest, `audit.releases` and the alert record.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+
+from conftest import PROJECT_ROOT, panel_env, refresh_subprocess
+
+SCALE = "0.1"
+UDI_FROM = "2025-07-05"  # four snapshot folders: 2025-07-05 ... 2025-10-05
+BROKEN_KNOWN, VALID_NEW, BROKEN_NEW = "2025-09-05", "2025-10-05", "2025-11-05"
+
+
+def rows_of(con: duckdb.DuckDBPyConnection, sql: str) -> list[tuple]:
+    return con.execute(sql).fetchall()
+
+
+def snapshot_rows(db: Path) -> dict[str, list[tuple]]:
+    """Per UDI raw table, its rows without load time, in order; so kept rows can be compared exactly."""
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return {table: rows_of(con, f"select * exclude (loaded_at) from raw.{table} "
+                                    f"where cast(snapshot_date as varchar) = '{BROKEN_KNOWN}' order by all")
+                for table in ("udi_applications", "udi_decisions", "udi_valid_permits")}
+    finally:
+        con.close()
+
+
+def test_broken_partitions_are_held_back_and_the_rest_is_published(tmp_path):
+    data = tmp_path / "data"
+    subprocess.run([sys.executable, "-m", "synthetic_panel", "--out", str(data / "raw"), "--scale", SCALE,
+                    "--mess", "0", "--udi-from", UDI_FROM, "--seed", "1"],
+                   check=True, cwd=PROJECT_ROOT, env=panel_env(data), capture_output=True)
+    udi = data / "raw" / "udi"
+    later = tmp_path / "later"
+    later.mkdir()
+    shutil.move(udi / VALID_NEW, later / VALID_NEW)  # delivered after the first publication
+
+    first = refresh_subprocess(data)
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+    published = data / "warehouse.duckdb"
+    good_rows = snapshot_rows(published)
+    assert all(good_rows.values())
+
+    shutil.move(later / VALID_NEW, udi / VALID_NEW)  # a valid new snapshot
+    (udi / BROKEN_KNOWN / "vedtak_2025.csv").write_text("not;a;udi;file\n1;2\n", encoding="utf-8")  # known, now broken
+    (udi / BROKEN_NEW).mkdir()  # new and broken from the start
+    (udi / BROKEN_NEW / f"gyldige_{BROKEN_NEW}.csv").write_bytes(b"garbage\n\x00\x01\n")
+
+    second = refresh_subprocess(data)
+    assert second.returncode == 3, second.stdout[-3000:] + second.stderr[-3000:]
+    summary = second.stdout[second.stdout.index("published WITH"):]
+    assert f"[{BROKEN_KNOWN}] held back: last good version" in summary
+    assert f"udi/{BROKEN_KNOWN}/vedtak_2025.csv: header does not match" in summary
+    assert f"[{BROKEN_NEW}] held back: left out (never loaded good)" in summary
+    assert f"udi/{BROKEN_NEW}/gyldige_{BROKEN_NEW}.csv: binary data" in summary
+
+    con = duckdb.connect(str(published), read_only=True)
+    try:
+        stock = dict(rows_of(con, "select cast(snapshot_date as varchar), count(*) from marts.udi_stock group by 1"))
+        accounted = {key for (key,) in rows_of(con, "select distinct partition_key from audit.row_accounting")}
+        release_id, held_json = rows_of(con, "select release_id, held_back from audit.releases "
+                                             "order by published_at desc, release_id desc limit 1")[0]
+    finally:
+        con.close()
+    assert stock[VALID_NEW] > 0  # the valid new snapshot is published
+    assert stock[BROKEN_KNOWN] > 0 and BROKEN_NEW not in stock
+    assert BROKEN_KNOWN in accounted and BROKEN_NEW not in accounted
+    assert snapshot_rows(published) == good_rows  # exactly the last good version's rows
+
+    manifest = json.loads((data / "releases" / release_id / "manifest.json").read_text(encoding="utf-8"))
+    held = {h["partition"]: h for h in manifest["held_back"]}
+    assert held == {h["partition"]: h for h in json.loads(held_json)}
+    assert set(held) == {BROKEN_KNOWN, BROKEN_NEW}
+    assert held[BROKEN_KNOWN]["kept"] == "last good version" and held[BROKEN_KNOWN]["kept_from_release"]
+    assert held[BROKEN_NEW]["kept"].startswith("left out") and held[BROKEN_NEW]["kept_from_release"] is None
+
+    alerts = [json.loads(p.read_text(encoding="utf-8")) for p in (data / "alerts").glob("*.json")]
+    assert [a["alert"] for a in alerts] == ["partitions_held_back"]
+    assert {h["partition"] for h in alerts[0]["held_back"]} == {BROKEN_KNOWN, BROKEN_NEW}
+    assert BROKEN_KNOWN in alerts[0]["summary"] and BROKEN_NEW in alerts[0]["summary"]
