@@ -23,8 +23,8 @@ counted as (
         scale,
         aspiration,
         count(*) as n,
-        fsum(weight_cross) as weight_sum,
-        fsum(weight_cross * weight_cross) as weight_square_sum
+        {{ ordered_sum('weight_cross') }} as weight_sum,
+        {{ ordered_sum('weight_cross * weight_cross') }} as weight_square_sum
     from by_scale
     group by wave_id, wave_number, scale, aspiration
 ),
@@ -37,11 +37,11 @@ shares as (
         aspiration,
         n,
         n / sum(n) over wave_scale as share,
-        weight_sum / fsum(weight_sum) over wave_scale as weighted_share,
+        weight_sum / {{ ordered_sum('weight_sum', 'wave_scale') }} as weighted_share,
         sum(n) over wave_scale as base_n,
         -- Kish: (sum w)^2 / sum w^2, the size of an unweighted sample as precise as the weighted one
-        fsum(weight_sum) over wave_scale * fsum(weight_sum) over wave_scale
-            / fsum(weight_square_sum) over wave_scale as n_effective
+        {{ ordered_sum('weight_sum', 'wave_scale') }} * {{ ordered_sum('weight_sum', 'wave_scale') }}
+            / {{ ordered_sum('weight_square_sum', 'wave_scale') }} as n_effective
     from counted
     window wave_scale as (partition by wave_id, scale)
 )

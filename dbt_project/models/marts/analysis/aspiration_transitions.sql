@@ -24,7 +24,7 @@ counted as (
         outcomes.aspiration_from,
         outcomes.outcome_to,
         count(*) as n_persons,
-        fsum(case when outcomes.outcome_to <> 'not_observed' then outcomes.weight_long end) as weight_observed
+        {{ ordered_sum("case when outcomes.outcome_to <> 'not_observed' then outcomes.weight_long end") }} as weight_observed
     from outcomes
     inner join subgroups
         on subgroups.person_id = outcomes.person_id
@@ -38,7 +38,7 @@ shared as (
         n_persons / sum(n_persons) over origin as share,
         case
             when outcome_to <> 'not_observed'
-                then coalesce(weight_observed, 0) / nullif(fsum(weight_observed) over origin, 0)
+                then coalesce(weight_observed, 0) / nullif({{ ordered_sum('weight_observed', 'origin') }}, 0)
         end as weighted_share
     from counted
     window origin as (partition by wave_from, wave_to, subgroup, subgroup_value, aspiration_from)
