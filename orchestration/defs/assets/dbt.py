@@ -14,6 +14,7 @@ import dagster as dg
 from dagster import AssetExecutionContext
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
+from orchestration.defs.automation import eager_despite_failed_partitions
 from orchestration.defs.dbt_project import DescribedChecksTranslator, dbt_project, ensure_manifest
 from orchestration.defs.resources import dbt_environment, dbt_target_dir
 
@@ -55,8 +56,9 @@ class PanelDbtTranslator(DescribedChecksTranslator):
         return "harmonise" if "harmonise" in tags else "analysis"
 
     def get_automation_condition(self, dbt_resource_props: Mapping[str, Any]) -> dg.AutomationCondition | None:
-        """Eager: rebuilt as soon as an upstream asset changed and none is missing or in progress."""
-        return dg.AutomationCondition.eager()
+        """Eager: rebuilt as soon as an upstream asset changed and none is missing (a failed ingest partition,
+        held back, does not count) or in progress."""
+        return eager_despite_failed_partitions()
 
 
 def _has_meta_key(dbt_resource_props: Mapping[str, Any]) -> bool:

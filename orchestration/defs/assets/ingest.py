@@ -2,12 +2,15 @@
 
 Each materialisation records per-file row counts, cells set missing, warnings and checksums; a blocking
 check re-validates the loaded partition (pandera schema, rows add up, share of rows kept out within
-tolerance), so a bad partition stops everything downstream. A wave without a row in survey_waves.csv
+tolerance). A partition whose step or blocking check fails is held back in the build at its last good
+version (the published rows) or left out (orchestration.holdback), and its run fails and is alerted; the
+rest goes downstream (a failed partition does not stall automation: orchestration.defs.automation). A wave without a row in survey_waves.csv
 gets a non-blocking warning check saying which row to add; an empty UDI snapshot folder loads zero
 rows with a warning and does not block.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import dagster as dg
 from dagster import AssetExecutionContext
@@ -15,6 +18,7 @@ from dagster import AssetExecutionContext
 from orchestration.defs import owners
 from orchestration.defs.partitions import survey_wave_partitions, udi_snapshot_partitions
 from orchestration.defs.resources import BuildDatabase
+from orchestration.holdback import clear_held_back, hold_back
 from panel_ingest import paths
 from panel_ingest.secrets import load_hmac_key
 
@@ -70,6 +74,29 @@ def wave_registered_result(results: Sequence) -> dg.AssetCheckResult:
                      f"<field_end>,<label>` to fix the period and label."))
 
 
+def ingest_or_hold_back(build_db: BuildDatabase, kind: str, asset: str, check_name: str, key: str,
+                        ingest: Callable):
+    """Run `ingest(con) -> (results, outcome)`; if it raises or its blocking check fails, hold the partition
+    back in the build (so automation downstream builds with its last good rows), else clear any earlier hold."""
+    from orchestration.releases import published_release_id
+
+    def hold(reason: str) -> None:
+        hold_back(Path(build_db.path()), paths.published_db_path(), kind, key, reason, published_release_id())
+
+    try:
+        with build_db.connect() as con:
+            results, outcome = ingest(con)
+    except Exception as error:
+        hold(f"step {asset} [{key}]: {error}")
+        raise
+    if outcome.passed:
+        with build_db.connect() as con:
+            clear_held_back(con, kind, key)
+    else:
+        hold(f"check {asset}:{check_name} [{key}]: {outcome.description}")
+    return results, outcome
+
+
 def check_result(check_name: str, outcome) -> dg.AssetCheckResult:
     """A blocking check result from a `panel_ingest.checks.CheckOutcome`."""
     return dg.AssetCheckResult(
@@ -101,10 +128,12 @@ def survey_wave(context: AssetExecutionContext, build_db: BuildDatabase) -> dg.M
 
     wave_id = context.partition_key
     hmac_key = load_hmac_key(paths.data_dir())
-    with build_db.connect() as con:
+
+    def ingest(con):
         ensure_raw_tables(con)
-        results = ingest_survey_wave(con, paths.raw_dir(), wave_id, hmac_key)
-        outcome = check_survey_partition(con, wave_id)
+        return ingest_survey_wave(con, paths.raw_dir(), wave_id, hmac_key), check_survey_partition(con, wave_id)
+
+    results, outcome = ingest_or_hold_back(build_db, "survey", "survey_wave", SURVEY_CHECK, wave_id, ingest)
     for result in results:
         for message in result.warnings:
             context.log.warning(message)
@@ -128,14 +157,18 @@ def udi_snapshot(context: AssetExecutionContext, build_db: BuildDatabase) -> dg.
     from panel_ingest.udi import empty_snapshot_warning, ingest_udi_snapshot
 
     snapshot_date = context.partition_key
-    with build_db.connect() as con:
+    empty_message = empty_snapshot_warning(f"udi/{snapshot_date}")
+
+    def ingest(con):
         ensure_raw_tables(con)
         results = ingest_udi_snapshot(con, paths.raw_dir(), snapshot_date)
-        outcome = check_udi_partition(con, snapshot_date)
-    if not results:  # an empty folder: nothing retrieved yet; zero rows, a warning, never a blocked refresh
-        message = empty_snapshot_warning(f"udi/{snapshot_date}")
-        context.log.warning(message)
-        outcome = CheckOutcome(True, message, {"files": 0, "rows_in": 0})
+        if not results:  # an empty folder: nothing retrieved yet; zero rows, a warning, never a blocked refresh
+            return results, CheckOutcome(True, empty_message, {"files": 0, "rows_in": 0})
+        return results, check_udi_partition(con, snapshot_date)
+
+    results, outcome = ingest_or_hold_back(build_db, "udi", "udi_snapshot", UDI_CHECK, snapshot_date, ingest)
+    if not results:
+        context.log.warning(empty_message)
     for result in results:
         for message in result.warnings:
             context.log.warning(message)
