@@ -83,6 +83,17 @@ def test_dbt_tests_are_blocking_asset_checks_and_gx_suites_too(graph):
     assert {("survey_wave", "survey_partition_valid", True), ("udi_snapshot", "udi_partition_valid", True)} <= ingest
 
 
+def test_nothing_opens_the_build_file_outside_the_writers_pool():
+    """Every asset and asset check that opens the build file (its `build_db` resource, or dbt) runs in the
+    `duckdb_build` pool, readers too: a reader beside a writer of the same file is a DuckDB lock clash."""
+    openers = [d for d in [*defs.assets, *defs.asset_checks]
+               if isinstance(d, (dg.AssetsDefinition, dg.AssetChecksDefinition)) and d.is_executable
+               and {"build_db", "dbt"} & set(d.required_resource_keys)]
+    assert {"udi_snapshot", "marts__udi_monthly_udi_freshness", "great_expectations_suites"} <= {
+        d.node_def.name for d in openers}
+    assert [d.node_def.name for d in openers if d.node_def.pool != "duckdb_build"] == []
+
+
 def test_downstream_assets_are_brought_up_to_date_by_declarative_automation(graph):
     downstream = [k for k in graph.materializable_asset_keys if k.path[-1] not in ("survey_wave", "udi_snapshot")]
     missing = [k.to_user_string() for k in downstream if graph.get(k).automation_condition is None]

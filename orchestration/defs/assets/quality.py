@@ -95,7 +95,7 @@ def reference_date(con) -> tuple[date, str]:
     return today(), "today"
 
 
-@dg.asset_check(asset=UDI_MONTHLY, name=FRESHNESS_CHECK, blocking=False,
+@dg.asset_check(asset=UDI_MONTHLY, name=FRESHNESS_CHECK, blocking=False, pool="duckdb_build",
                 description=f"Warns when the newest UDI snapshot is older than {UDI_MAX_AGE_DAYS} days (synthetic data: "
                             "than its own last survey submission).")
 def udi_freshness(build_db: BuildDatabase) -> dg.AssetCheckResult:
