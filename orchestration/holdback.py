@@ -24,6 +24,15 @@ create table if not exists {HELD_BACK_TABLE} (
     kept varchar not null,
     kept_from_release varchar
 )"""
+HELD_BACK_COMMENTS = {
+    "": "One row per broken partition held back in this build: its rows are those of its last good version, "
+        "or it is left out if it never loaded good.",
+    "partition_kind": "survey (a wave folder) or udi (a snapshot folder).",
+    "partition_key": "Wave id or UDI snapshot date (the folder name under raw/).",
+    "reason": "The failed ingest step or blocking check, with the file and what was wrong.",
+    "kept": "last good version, or left out (never loaded good).",
+    "kept_from_release": "The release whose rows were kept (none when left out).",
+}
 KEPT_LAST_GOOD, LEFT_OUT = "last good version", "left out (never loaded good)"
 # The ingest job of each partition family; its partition kind in the raw tables.
 KIND_OF_JOB = {"survey_wave_job": "survey", "udi_snapshot_job": "udi"}
@@ -76,13 +85,20 @@ def _copy_last_good(con: duckdb.DuckDBPyConnection, kind: str, key: str) -> int:
     return copied
 
 
+def create_held_back_table(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(HELD_BACK_DDL)
+    for column, comment in HELD_BACK_COMMENTS.items():
+        target = f"TABLE {HELD_BACK_TABLE}" if not column else f"COLUMN {HELD_BACK_TABLE}.{column}"
+        con.execute(f"COMMENT ON {target} IS '{comment}'")
+
+
 def hold_back(build: Path, published: Path, kind: str, key: str, reason: str,
               release_id: str | None = None) -> HeldBack:
     """Replace the partition's rows in `build` by the published ones (or none) and record it as held back."""
     con = duckdb.connect(str(build))
     try:
         ensure_raw_tables(con)
-        con.execute(HELD_BACK_DDL)
+        create_held_back_table(con)
         if published.exists():
             con.execute(f"ATTACH '{_quoted(published)}' AS published_warehouse (READ_ONLY)")
         con.execute("BEGIN TRANSACTION")
@@ -105,7 +121,7 @@ def hold_back(build: Path, published: Path, kind: str, key: str, reason: str,
 
 def clear_held_back(con: duckdb.DuckDBPyConnection, kind: str, key: str) -> None:
     """The partition loaded good: it is no longer held back (under the daemon the build file persists)."""
-    con.execute(HELD_BACK_DDL)
+    create_held_back_table(con)
     con.execute(f"DELETE FROM {HELD_BACK_TABLE} WHERE partition_kind = ? AND partition_key = ?", [kind, key])
 
 

@@ -87,3 +87,34 @@ def test_broken_partitions_are_held_back_and_the_rest_is_published(tmp_path):
     assert [a["alert"] for a in alerts] == ["partitions_held_back"]
     assert {h["partition"] for h in alerts[0]["held_back"]} == {BROKEN_KNOWN, BROKEN_NEW}
     assert BROKEN_KNOWN in alerts[0]["summary"] and BROKEN_NEW in alerts[0]["summary"]
+
+
+def test_hold_back_keeps_the_published_rows_replaces_bad_ones_and_is_cleared_when_good(tmp_path):
+    from orchestration.holdback import clear_held_back, held_back_partitions, hold_back
+    from panel_ingest.raw_tables import ensure_raw_tables
+
+    published, build = tmp_path / "warehouse.duckdb", tmp_path / "build.duckdb"
+    for path, value in ((published, "good"), (build, "bad")):
+        con = duckdb.connect(str(path))
+        ensure_raw_tables(con)
+        con.execute("insert into raw.udi_valid_permits (snapshot_date, source_file, row_number, antall) "
+                    "values ('2025-09-05', 'udi/2025-09-05/gyldige_2025-09-05.csv', 1, ?), "
+                    "('2025-08-05', 'udi/2025-08-05/gyldige_2025-08-05.csv', 1, 'other')", [value])
+        con.execute("insert into audit.row_accounting (source_file, partition_key, rows_in) "
+                    "values ('udi/2025-09-05/gyldige_2025-09-05.csv', '2025-09-05', 1)")
+        con.close()
+
+    kept = hold_back(build, published, "udi", "2025-09-05", "check udi_snapshot:udi_partition_valid: bad", "R1")
+    left_out = hold_back(build, published, "udi", "2025-10-05", "step udi_snapshot: unreadable", "R1")
+    assert (kept.kept, kept.kept_from_release) == ("last good version", "R1")
+    assert (left_out.kept, left_out.kept_from_release) == ("left out (never loaded good)", None)
+    con = duckdb.connect(str(build))
+    try:
+        assert rows_of(con, "select cast(snapshot_date as varchar), antall from raw.udi_valid_permits order by 1") == [
+            ("2025-08-05", "other"), ("2025-09-05", "good")]  # other partitions untouched
+        assert rows_of(con, "select count(*) from audit.row_accounting") == [(1,)]  # replaced, not doubled
+        assert [h["partition"] for h in held_back_partitions(con)] == ["2025-09-05", "2025-10-05"]
+        clear_held_back(con, "udi", "2025-09-05")
+        assert [h["partition"] for h in held_back_partitions(con)] == ["2025-10-05"]
+    finally:
+        con.close()
