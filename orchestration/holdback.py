@@ -12,8 +12,6 @@ from pathlib import Path
 
 import duckdb
 
-from panel_ingest.raw_tables import (AUDIT_TABLES, PARTITION_COLUMN, RAW_TABLES_OF, SOURCE_PREFIX,
-                                     ensure_raw_tables)
 
 HELD_BACK_TABLE = "audit.held_back_partitions"
 HELD_BACK_DDL = f"""
@@ -58,17 +56,20 @@ def _quoted(path: Path) -> str:
     return str(path).replace("'", "''")  # ATTACH takes no parameters; a data root may hold a quote
 
 
-def _delete_partition(con: duckdb.DuckDBPyConnection, kind: str, key: str, schema: str = "") -> None:
-    prefix = f"{schema}." if schema else ""
+def _delete_partition(con: duckdb.DuckDBPyConnection, kind: str, key: str) -> None:
+    from panel_ingest.raw_tables import AUDIT_TABLES, PARTITION_COLUMN, RAW_TABLES_OF, SOURCE_PREFIX
+
     for table in RAW_TABLES_OF[kind]:
-        con.execute(f"DELETE FROM {prefix}{table} WHERE CAST({PARTITION_COLUMN[kind]} AS VARCHAR) = ?", [key])
+        con.execute(f"DELETE FROM {table} WHERE CAST({PARTITION_COLUMN[kind]} AS VARCHAR) = ?", [key])
     for table in AUDIT_TABLES:
-        con.execute(f"DELETE FROM {prefix}{table} WHERE partition_key = ? AND source_file LIKE ?",
+        con.execute(f"DELETE FROM {table} WHERE partition_key = ? AND source_file LIKE ?",
                     [key, SOURCE_PREFIX[kind]])
 
 
 def _copy_last_good(con: duckdb.DuckDBPyConnection, kind: str, key: str) -> int:
     """Insert the attached published file's raw and audit rows of the partition; returns the raw rows copied."""
+    from panel_ingest.raw_tables import AUDIT_TABLES, PARTITION_COLUMN, RAW_TABLES_OF, SOURCE_PREFIX
+
     present = {f"{schema}.{name}" for schema, name in con.execute(
         "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = 'published_warehouse'").fetchall()}
     copied = 0
@@ -95,6 +96,8 @@ def create_held_back_table(con: duckdb.DuckDBPyConnection) -> None:
 def hold_back(build: Path, published: Path, kind: str, key: str, reason: str,
               release_id: str | None = None) -> HeldBack:
     """Replace the partition's rows in `build` by the published ones (or none) and record it as held back."""
+    from panel_ingest.raw_tables import ensure_raw_tables  # pandas: loaded only when something is held back
+
     con = duckdb.connect(str(build))
     try:
         ensure_raw_tables(con)

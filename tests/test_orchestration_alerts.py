@@ -90,3 +90,17 @@ def test_an_unreachable_webhook_is_noted_not_fatal(failed_run, tmp_path, monkeyp
     run_failure_alert(sensor_context(instance, result))
     [alert] = list((tmp_path / "alerts").glob("*.json"))
     assert json.loads(alert.read_text())["webhook"].startswith("not delivered")
+
+
+def test_a_failed_ingest_run_alert_says_its_partition_is_held_back(tmp_path, monkeypatch):
+    monkeypatch.setenv("PANEL_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("PANEL_ALERT_WEBHOOK", raising=False)
+    job = dg.Definitions(assets=[snapshot_like], jobs=[dg.define_asset_job("udi_snapshot_job", [snapshot_like])]
+                         ).resolve_job_def("udi_snapshot_job")
+    with dg.instance_for_test() as instance:
+        result = job.execute_in_process(instance=instance, raise_on_error=False)
+        run_failure_alert(sensor_context(instance, result))
+    [alert] = list((tmp_path / "alerts").glob("*.json"))
+    record = json.loads(alert.read_text())
+    assert record["job"] == "udi_snapshot_job" and "held back" in record["held_back"]
+    assert "snapshot_like:rows_within_tolerance" in record["summary"]

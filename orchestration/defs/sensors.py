@@ -13,10 +13,13 @@ import dagster as dg
 from orchestration.defs.jobs import survey_wave_job, udi_snapshot_job
 from orchestration.defs.partitions import SURVEY_WAVE_PARTITIONS, UDI_SNAPSHOT_PARTITIONS
 from orchestration.failures import run_failures
+from orchestration.holdback import KIND_OF_JOB
 from panel_ingest import paths
 from panel_ingest.discover import find_survey_waves, find_udi_snapshots
 
 WEBHOOK_ENV = "PANEL_ALERT_WEBHOOK"
+HELD_BACK_NOTE = ("the partition is held back in the build at its last good version (left out if it never loaded "
+                  "good); automation brings the rest up to date and publishes it. Mend the file to load it.")
 WEBHOOK_TIMEOUT_SECONDS = 10
 
 
@@ -115,6 +118,7 @@ def alert_record(context: dg.RunFailureSensorContext) -> dict:
         "message": context.failure_event.message if context.failure_event else None,
         "failures": [failure.as_dict() for failure in failures],
         "summary": "; ".join(failure.line() for failure in failures) or "run failed",
+        **({"held_back": HELD_BACK_NOTE} if run.job_name in KIND_OF_JOB else {}),
     }
 
 
