@@ -265,6 +265,8 @@ def report(result: RefreshResult, out=print) -> int:
     out(f"refresh FAILED; {paths.published_db_path()} was left untouched. What failed:")
     for failure in result.failures or [Failure("run", "downstream_job", None, "published_warehouse was not materialised")]:
         out(f"  - {failure.line()}")
+    for held in result.held_back:  # broken partitions, also reported when something downstream failed
+        out(f"  - {held.line()}")
     return EXIT_FAILED
 
 
