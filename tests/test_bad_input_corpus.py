@@ -16,14 +16,12 @@ from __future__ import annotations
 
 import json
 import re
-import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Callable
 
 import duckdb
-import openpyxl
 import pytest
 from test_ingest_fixtures import (
     ADDRESSES, DECISIONS_HEADER, HMAC_KEY, W3_COLUMNS, invitation, w1_row, w2_row, w3_row, write_invitations, write_udi,
@@ -73,7 +71,6 @@ class Case:
     name: str
     build: Callable[[Path], str]  # writes the case under raw/, returns the partition ("w1_2022", "udi:<date>")
     outcome: Fails | Loads | Skipped
-    tags: tuple[str, ...] = field(default=())
 
 
 # ---- builders: one valid delivery each, the case's defect applied on top ----------------------------------
