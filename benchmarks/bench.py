@@ -107,9 +107,10 @@ class ScaleFolder:
 class Bench:
     """Runs the measurements; `save()` is called after each one, so a long run that is stopped keeps its figures."""
 
-    def __init__(self, root: Path, seed: int, timeout: float, max_memory_mib: float, log=print, save=lambda: None):
+    def __init__(self, root: Path, seed: int, timeout: float, max_memory_mib: float, log=print, save=lambda: None,
+                 udi_from: str | None = None):
         self.root, self.seed, self.timeout, self.max_memory_mib = root, seed, timeout, max_memory_mib
-        self.log, self.save = log, save
+        self.log, self.save, self.udi_from = log, save, udi_from
 
     def measure(self, command: list[str], env: dict[str, str]) -> Measured:
         return run_measured(command, env=env, cwd=PROJECT_ROOT, timeout=self.timeout,
@@ -135,8 +136,9 @@ class Bench:
         folder.reset()
         env = bench_env(folder.data)
         self.log(f"scale {scale:g}: generating data into {folder.raw} (not timed)")
+        short_history = ["--udi-from", self.udi_from] if self.udi_from else []
         generated = self.measure(self.python("-m", "synthetic_panel", "--out", str(folder.raw), "--scale", f"{scale:g}",
-                                             "--seed", str(self.seed)), env)
+                                             "--seed", str(self.seed), *short_history), env)
         result.update(folder=str(folder.path), generation=generated.figures())
         if not generated.ok:
             result["generation"]["error"] = generated.stderr.strip().splitlines()[-1:]
@@ -202,6 +204,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--markdown", type=Path, default=PROJECT_ROOT / "BENCHMARKS.md")
     parser.add_argument("--before", type=Path, default=PROJECT_ROOT / "benchmarks" / "results_before.json",
                         help="figures of the code before a change, shown beside the new ones if the file exists")
+    parser.add_argument("--udi-from", metavar="YYYY-MM-DD",
+                        help="generate the UDI history from this snapshot on only (a quick smoke run; default: all)")
     parser.add_argument("--caveat", action="append", default=[],
                         help="a caveat printed with the figures (repeatable), e.g. what else ran on the machine")
     args = parser.parse_args(argv)
@@ -218,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
         args.json.write_text(json.dumps(results, indent=2) + "\n")
         args.markdown.write_text(report.markdown(results, before))
 
-    bench = Bench(args.dir.resolve(), args.seed, args.timeout, args.max_memory_mib, save=save)
+    bench = Bench(args.dir.resolve(), args.seed, args.timeout, args.max_memory_mib, save=save, udi_from=args.udi_from)
     for scale in args.scales:
         results["scales"].append({"scale": scale})
         bench.run_scale(scale, results["scales"][-1])
