@@ -58,8 +58,8 @@ test: install $(DUCKDB1)/.installed
 	$(PY) -m pytest
 
 ## make refresh: materialise every asset for $(PANEL_DATA_DIR)/raw and publish warehouse.duckdb
-## make can only exit 0 or 2, so the refresh's own status (1 check failed, 2 could not start) is printed
-## last; bin/refresh runs the same refresh and exits with that status (for schedulers).
+## make can only exit 0 or 2, so the refresh's own status (1 check failed, 2 could not start, 3 published with
+## broken partitions held back) is printed last; bin/refresh runs the same refresh and exits with that status.
 refresh: install
 	@$(PY) -m orchestration.refresh; status=$$?; \
 	if [ $$status -ne 0 ]; then echo "make refresh: the refresh exited with status $$status" \
