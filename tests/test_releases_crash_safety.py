@@ -1,5 +1,5 @@
-"""Crash safety: a refresh killed with SIGKILL (its whole process group) during dbt and during publication
-leaves the published warehouse as it was, openable read-only, and the next refresh neither hangs on what
+"""Crash safety: a refresh killed with SIGKILL (its whole process group) during ingest, during dbt, during the
+checks and during publication leaves the published warehouse as it was, openable read-only, and the next refresh neither hangs on what
 the dead run left behind (a `duckdb_build` pool slot, a temporary file) nor fails: it completes and publishes.
 """
 from __future__ import annotations
@@ -41,6 +41,17 @@ def group_commands(pgid: int) -> list[list[str]]:
         except (OSError, ValueError, IndexError):
             continue
     return commands
+
+
+def ingest_is_running(log: Path) -> Callable[[Path, int], bool]:
+    """An ingest run has finished (its `ok` line) and the next one, or the downstream job, not yet started."""
+    return lambda data, pgid: "ok     " in log.read_text(errors="replace") and "downstream_job" not in log.read_text(
+        errors="replace")
+
+
+def checks_are_running(started: float) -> Callable[[Path, int], bool]:
+    """Great Expectations is writing its Data Docs for this refresh (the checks run just before publication)."""
+    return lambda data, pgid: any(p.stat().st_mtime > started for p in (data / "data_docs").rglob("*") if p.is_file())
 
 
 def dbt_is_running(data: Path, pgid: int) -> bool:
@@ -98,8 +109,18 @@ def test_a_killed_refresh_leaves_the_published_warehouse_and_the_next_refresh_pu
     before = published_state(published)
     assert before[1]["marts.persons"][0] > 0
 
+    ingest_log = tmp_path / "killed_during_ingest.log"
+    during_ingest = kill_refresh_when(data, ingest_is_running(ingest_log), ingest_log)
+    assert "downstream_job" not in during_ingest
+    assert published_state(published) == before
+
     during_dbt = kill_refresh_when(data, dbt_is_running, tmp_path / "killed_during_dbt.log")
     assert "FAILED" not in during_dbt  # killed while dbt ran, not failed before it
+    assert published_state(published) == before
+
+    during_checks = kill_refresh_when(data, checks_are_running(time.time()), tmp_path / "killed_during_checks.log")
+    assert "released the concurrency slots of run" in during_checks  # what the dbt kill left behind
+    assert not list(data.glob(".warehouse.publishing-*")), "killed before publication began"
     assert published_state(published) == before
 
     # the next refresh must get past what the killed one left (its pool slot), then it is killed too,
