@@ -189,8 +189,12 @@ def test_a_new_story_publishes_as_it_is(new_story):
 
 def test_without_truth_linkage_quality_is_estimated(new_story):
     data_dir, _, _ = new_story
-    rows = query(data_dir, "select estimated_precision, precision from marts.linkage_quality")
-    assert rows and all(est is not None and truth is None for est, truth in rows)
+    rows = query(data_dir, "select predicted_pairs, estimated_precision, estimated_recall, precision "
+                           "from marts.linkage_quality")
+    assert rows and all(truth is None for *_, truth in rows)
+    # estimated precision is documented NULL where a method predicted no pair of a wave pair
+    assert all((est is not None) == (predicted > 0) for predicted, est, _, _ in rows)
+    assert any(recall is not None for _, _, recall, _ in rows)
 
 
 def test_an_impossible_date_costs_the_cell_not_the_respondent(new_story):
