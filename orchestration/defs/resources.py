@@ -68,7 +68,9 @@ def dbt_target_dir() -> str:
 
 RESOURCES = {
     "build_db": BuildDatabase(),
+    # No colour codes: dbt's lines are re-emitted by dagster-dbt into the refresh's log file, not a terminal.
     "dbt": DbtCliResource(
-        project_dir=dbt_project, profiles_dir=str(dbt_project.profiles_dir), dbt_executable=dbt_executable()
+        project_dir=dbt_project, profiles_dir=str(dbt_project.profiles_dir), dbt_executable=dbt_executable(),
+        global_config_flags=["--no-use-colors"],
     ),
 }
