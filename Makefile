@@ -29,7 +29,8 @@ $(UV):
 	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==0.13.9
 
 $(INSTALLED): $(UV) pyproject.toml uv.lock
-	UV_PYTHON_DOWNLOADS=never $(UV) sync --frozen --python $(PYTHON)
+	@echo "installing the Python environment into $(VENV) (uv sync --frozen; a few minutes the first time)"
+	@UV_PYTHON_DOWNLOADS=never $(UV) sync --frozen --quiet --python $(PYTHON)
 	touch $@
 
 $(DUCKDB1)/.installed:
@@ -43,11 +44,13 @@ $(DAGSTER_HOME)/dagster.yaml: orchestration/dagster.yaml
 
 ## make demo: synthetic data -> full refresh -> summary of the published marts
 demo: install
-	$(PY) -m synthetic_panel --out $(PANEL_DATA_DIR)/raw --scale $(SCALE) --seed $(SEED)
+	@mkdir -p $(PANEL_DATA_DIR)/logs
+	@echo "generating synthetic data (SCALE=$(SCALE), SEED=$(SEED)) into $(PANEL_DATA_DIR)/raw; what it holds: $(PANEL_DATA_DIR)/logs/generate.json"
+	@$(PY) -m synthetic_panel --out $(PANEL_DATA_DIR)/raw --scale $(SCALE) --seed $(SEED) > $(PANEL_DATA_DIR)/logs/generate.json
 	@# a random key for synthetic data, kept outside the data root (~/.config/ukraine-panel/keys/...)
 	@if [ -z "$$PANEL_HMAC_KEY" ] && [ -z "$$PANEL_HMAC_KEY_FILE" ]; then $(PY) -m panel_ingest.secrets; fi
-	$(PY) -m orchestration.refresh
-	$(PY) -m orchestration.summary
+	@$(PY) -m orchestration.refresh
+	@$(PY) -m orchestration.summary
 
 ## make generate: only (re)write the synthetic raw files
 generate: install
