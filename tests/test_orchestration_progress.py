@@ -195,7 +195,7 @@ def printed_log_file(result: subprocess.CompletedProcess) -> Path:
 @pytest.mark.end_to_end
 def test_a_refresh_prints_a_line_per_stage_and_logs_the_rest(tmp_path):
     data = tmp_path / "data"
-    subprocess.run([sys.executable, "-m", "synthetic_panel", "--out", str(data / "raw"), "--scale", "0.05",
+    subprocess.run([sys.executable, "-m", "synthetic_panel", "--out", str(data / "raw"), "--scale", "0.2",
                     "--seed", "1", "--udi-from", "2025-07-05"], check=True, cwd=PROJECT_ROOT, env=panel_env(data),
                    capture_output=True)
     good = refresh_subprocess(data)
