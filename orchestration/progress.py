@@ -149,7 +149,7 @@ class StepTally:
         return (f"{what}: {outcome}" if what and problems else f"{what} {outcome}".strip()) + took
 
 
-def stage_name(step_key: str, op_name: str, op_tags: dict, only_checks: bool) -> str:
+def stage_name(op_name: str, op_tags: dict, only_checks: bool) -> str:
     """The console name of a step: `dbt analysis`, `linkage`, `check`, ... (its op name when unknown)."""
     if any(tag.startswith(DBT_OP_TAG_PREFIX) for tag in op_tags):
         return "dbt " + op_name.removeprefix("dbt_").replace("_", " ")
@@ -257,7 +257,7 @@ class Display:
             if kind == Event.STEP_START:
                 tally.started = entry.timestamp
                 name, tags = op_of(event.step_key)
-                self.transient(stage_line(self.elapsed(), stage_name(event.step_key, name, tags, False), "running..."))
+                self.transient(stage_line(self.elapsed(), stage_name(name, tags, False), "running..."))
             elif kind == Event.ASSET_MATERIALIZATION:
                 tally.materialized += 1
             elif kind == Event.ASSET_OBSERVATION:
@@ -276,11 +276,11 @@ class Display:
                 only_checks = tally.checks > 0 and not tally.materialized
                 dbt = any(tag.startswith(DBT_OP_TAG_PREFIX) for tag in tags)
                 seconds = entry.timestamp - tally.started if tally.started else None
-                self.line(f"{stage_name(event.step_key, name, tags, only_checks):<{STAGE_WIDTH}} "
+                self.line(f"{stage_name(name, tags, only_checks):<{STAGE_WIDTH}} "
                           f"{tally.summary(dbt, kind == Event.STEP_SUCCESS, seconds)}")
             elif kind == Event.STEP_UP_FOR_RETRY:
                 name, tags = op_of(event.step_key)
-                self.line(f"{stage_name(event.step_key, name, tags, False):<{STAGE_WIDTH}} will be retried")
+                self.line(f"{stage_name(name, tags, False):<{STAGE_WIDTH}} will be retried")
             elif kind == Event.RUN_FAILURE:
                 not_run = len(job.graph.nodes) - sum(1 for tally in tallies.values() if tally.started)
                 if not_run > 0:

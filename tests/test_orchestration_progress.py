@@ -55,12 +55,11 @@ def test_a_step_summary_counts_models_tests_and_problems():
 
 
 def test_a_step_is_named_by_its_stage():
-    assert stage_name("dbt_analysis_2", "dbt_analysis", {"dagster_dbt/select": "tag:analysis"}, False) == "dbt analysis"
-    assert stage_name("person_links", "person_links", {}, False) == "linkage"
-    assert stage_name("great_expectations_suites_2", "great_expectations_suites", {}, True) == "checks (GX)"
-    assert stage_name("person_links_every_response_linked_once", "person_links_every_response_linked_once", {},
-                      True) == "check"
-    assert stage_name("new_asset", "new_asset", {}, False) == "new asset"
+    assert stage_name("dbt_analysis", {"dagster_dbt/select": "tag:analysis"}, False) == "dbt analysis"
+    assert stage_name("person_links", {}, False) == "linkage"
+    assert stage_name("great_expectations_suites", {}, True) == "checks (GX)"
+    assert stage_name("person_links_every_response_linked_once", {}, True) == "check"
+    assert stage_name("new_asset", {}, False) == "new asset"
 
 
 def test_an_updating_line_only_on_a_terminal(tmp_path):
