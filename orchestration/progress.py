@@ -319,14 +319,38 @@ def active() -> Display | None:
     return _active
 
 
+# Python loggers whose warnings the user must see although they are logged outside any run: folders that
+# discovery leaves out (`survey/wave4: not a wave folder name ...`).
+CONSOLE_WARNING_LOGGERS = ("panel_ingest.discover",)
+
+
+class _WarningLines(logging.Handler):
+    """Each distinct warning of those loggers as one `warning: ...` line (discovery runs more than once)."""
+
+    def __init__(self, display: Display):
+        super().__init__(logging.WARNING)
+        self.display, self.seen = display, set()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if message not in self.seen:
+            self.seen.add(message)
+            self.display.line(f"warning: {message}")
+
+
 @contextmanager
 def showing(display: Display) -> Iterator[Display]:
     """Make `display` the one refresh runs report to (`watch_run`, `dagster_logging`)."""
     global _active
     previous, _active = _active, display
+    handler = _WarningLines(display)
+    for name in CONSOLE_WARNING_LOGGERS:
+        logging.getLogger(name).addHandler(handler)
     try:
         yield display
     finally:
+        for name in CONSOLE_WARNING_LOGGERS:
+            logging.getLogger(name).removeHandler(handler)
         display.finish()
         _active = previous
 
