@@ -4,6 +4,7 @@ PYTHON ?= python3
 PANEL_DATA_DIR ?= data
 SCALE ?= 1
 SEED ?= 20220601
+FULL ?= $(PANEL_REFRESH_FULL)
 
 export PANEL_DATA_DIR
 export DAGSTER_HOME := $(abspath $(PANEL_DATA_DIR))/dagster_home
@@ -30,7 +31,9 @@ $(UV):
 
 $(INSTALLED): $(UV) pyproject.toml uv.lock
 	@echo "installing the Python environment into $(VENV) (uv sync --frozen; a few minutes the first time)"
-	@UV_PYTHON_DOWNLOADS=never $(UV) sync --frozen --quiet --python $(PYTHON)
+	@# bytecode compiled once at install: the Makefile sets PYTHONDONTWRITEBYTECODE (no __pycache__ in the
+	@# checkout), so otherwise every refresh and dbt process compiles every library it imports, every time
+	@UV_PYTHON_DOWNLOADS=never UV_COMPILE_BYTECODE=1 $(UV) sync --frozen --quiet --python $(PYTHON)
 	touch $@
 
 $(DUCKDB1)/.installed:
@@ -60,11 +63,12 @@ generate: install
 test: install $(DUCKDB1)/.installed
 	$(PY) -m pytest
 
-## make refresh: materialise every asset for $(PANEL_DATA_DIR)/raw and publish warehouse.duckdb
+## make refresh: materialise every asset for $(PANEL_DATA_DIR)/raw and publish warehouse.duckdb; nothing is rebuilt
+## when no input changed, and unchanged partitions are copied from the published file (FULL=1 rebuilds everything)
 ## make can only exit 0 or 2, so the refresh's own status (1 check failed, 2 could not start, 3 published with
 ## broken partitions held back) is printed last; bin/refresh runs the same refresh and exits with that status.
 refresh: install
-	@$(PY) -m orchestration.refresh; status=$$?; \
+	@PANEL_REFRESH_FULL=$(FULL) $(PY) -m orchestration.refresh; status=$$?; \
 	if [ $$status -ne 0 ]; then echo "make refresh: the refresh exited with status $$status" \
 	  "(1 a check or step failed, nothing published; 2 could not start); make exits 2 on any failure," \
 	  "bin/refresh exits with the refresh's own status" >&2; fi; exit $$status

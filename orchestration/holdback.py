@@ -122,6 +122,29 @@ def hold_back(build: Path, published: Path, kind: str, key: str, reason: str,
         con.close()
 
 
+def reuse_published(build: Path, published: Path, kind: str, key: str) -> int:
+    """Copy an unchanged partition's raw and audit rows from the published warehouse into `build` instead of
+    ingesting its files again (orchestration.build_inputs says which are unchanged); returns the raw rows
+    copied, 0 (nothing changed in `build`) when the published file holds none, so the caller ingests it."""
+    from panel_ingest.raw_tables import ensure_raw_tables
+
+    con = duckdb.connect(str(build))
+    try:
+        ensure_raw_tables(con)
+        con.execute(f"ATTACH '{_quoted(published)}' AS published_warehouse (READ_ONLY)")
+        con.execute("BEGIN TRANSACTION")
+        try:
+            _delete_partition(con, kind, key)
+            copied = _copy_last_good(con, kind, key)
+            con.execute("COMMIT" if copied else "ROLLBACK")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        return copied
+    finally:
+        con.close()
+
+
 def clear_held_back(con: duckdb.DuckDBPyConnection, kind: str, key: str) -> None:
     """The partition loaded good: it is no longer held back (under the daemon the build file persists)."""
     create_held_back_table(con)

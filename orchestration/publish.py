@@ -25,6 +25,7 @@ from pathlib import Path
 import duckdb
 
 from orchestration import exports, releases
+from orchestration.build_inputs import take_sidecar
 from panel_ingest import paths
 
 # DuckDB 1.0 introduced the stable storage format (version 64) that every later 1.x release reads; DuckDB
@@ -172,7 +173,7 @@ def publish_build(build: Path | None = None, published: Path | None = None,
     building = None
     try:
         tables = audit_copy(staged)
-        manifest = releases.write_manifest(staged, published, checks)
+        manifest = releases.write_manifest(staged, published, checks, build_inputs=take_sidecar(build))
         building = releases.stage_release(staged, manifest)
         exports.export_release(staged, building / "exports")
         kept = None

@@ -8,7 +8,10 @@ Exit status: 0 everything built, every blocking check passed and the warehouse w
 2 the refresh could not start (no key, a key file inside the data root, no raw data);
 3 published, but with broken partitions held back at their last good version.
 
-Every partition is ingested (one run each) before anything is decided, so every broken file is reported.
+Nothing is rebuilt when no input changed since the published release (same raw files, code, key and
+settings; orchestration.build_inputs): the refresh says so and exits 0. Otherwise every changed partition is
+ingested (one run each) before anything is decided, so every broken file is reported; an unchanged one is
+copied from the published warehouse instead. `PANEL_REFRESH_FULL=1` (`make refresh FULL=1`) rebuilds all.
 A partition whose ingest step or blocking ingest check failed is held back (orchestration.holdback): its
 rows in the new build are those of the published warehouse, or none if it never loaded good; the rest
 builds, is checked and published as usual, and the held-back partitions are named in the console summary,
@@ -39,12 +42,15 @@ from dagster._core.events import DagsterEventType
 
 from orchestration.defs.partitions import SURVEY_WAVE_PARTITIONS, UDI_SNAPSHOT_PARTITIONS
 from orchestration.failures import Failure, run_failures
-from orchestration.holdback import KIND_OF_JOB, HeldBack, hold_back
+from orchestration import build_inputs
+from orchestration.holdback import KIND_OF_JOB, HeldBack, hold_back, reuse_published
 from orchestration.exports import exports_dir
+from orchestration import progress
 from orchestration.publish import remove_stale_staging
-from orchestration.releases import published_release_id, releases_dir
+from orchestration.releases import published_build_inputs, published_release_id, releases_dir
 from linkage.schema import carry_over_assignments
 from panel_ingest import paths
+from panel_report import catalogue_dir, report_dir
 from panel_ingest.discover import find_survey_waves, find_udi_snapshots
 from panel_ingest.secrets import KeyInsideDataRootError, MissingHmacKeyError, load_hmac_key
 
@@ -65,10 +71,12 @@ class RefreshResult:
     warnings: list[str] = field(default_factory=list)
     held_back: list[HeldBack] = field(default_factory=list)
     published: bool = False
+    unchanged_since: str | None = None  # nothing changed since this published release: nothing was rebuilt
+    reused: list[str] = field(default_factory=list)  # `<kind>/<key>` partitions copied from the published file
 
     @property
     def success(self) -> bool:
-        return self.published and not self.failures
+        return (self.published or self.unchanged_since is not None) and not self.failures
 
 
 INSTANCE_CONFIG = Path(__file__).with_name("dagster.yaml")
@@ -108,13 +116,19 @@ EXPECTED_LAYOUT = """the refresh reads this layout (docs/contracts/inputs.md):
 For synthetic data to try it on: make generate PANEL_DATA_DIR={root}"""
 
 
-def register_partitions(instance: dg.DagsterInstance, raw: Path) -> tuple[list[str], list[str]]:
-    """Add a partition for every wave and UDI snapshot folder that is not one yet; return both lists."""
+def find_partitions(raw: Path) -> tuple[list[str], list[str]]:
+    """The wave and UDI snapshot folders to ingest; RefreshCannotStart when there is neither."""
     waves, snapshots = find_survey_waves(raw), find_udi_snapshots(raw)
     if not waves and not snapshots:
         raise RefreshCannotStart(
             f"no wave folder under {raw / 'survey'} and no snapshot folder under {raw / 'udi'}; "
             + EXPECTED_LAYOUT.format(raw=raw, root=raw.parent))
+    return waves, snapshots
+
+
+def register_partitions(instance: dg.DagsterInstance, raw: Path) -> tuple[list[str], list[str]]:
+    """Add a partition for every wave and UDI snapshot folder that is not one yet; return both lists."""
+    waves, snapshots = find_partitions(raw)
     for name, keys in ((SURVEY_WAVE_PARTITIONS, waves), (UDI_SNAPSHOT_PARTITIONS, snapshots)):
         known = set(instance.get_dynamic_partitions(name))
         new = [key for key in keys if key not in known]
@@ -181,66 +195,106 @@ def start_fresh_build(build: Path) -> None:
         con.close()
 
 
-# The console shows progress and problems; every event is still stored in the instance's event log.
-CONSOLE_LOGGING = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
-
-
 def _execute(job: dg.JobDefinition, instance: dg.DagsterInstance, result: RefreshResult,
              **kwargs) -> tuple[dg.ExecuteInProcessResult, list[Failure]]:
-    """Run the job; returns the run and its failures (also added to `result.failures`)."""
-    run = job.execute_in_process(instance=instance, raise_on_error=False, tags=REFRESH_TRIGGER,
-                                 run_config=CONSOLE_LOGGING, **kwargs)
+    """Run the job; returns the run and its failures (also added to `result.failures`). Under
+    `python -m orchestration.refresh` its steps show as progress lines (orchestration.progress); every
+    event is stored in the instance's event log either way."""
+    with progress.watch_run(instance, job, kwargs.get("partition_key")) as run_id:
+        run = job.execute_in_process(instance=instance, raise_on_error=False, tags=REFRESH_TRIGGER,
+                                     run_config=progress.dagster_logging(), run_id=run_id, **kwargs)
     result.run_ids.append(run.run_id)
     failures = run_failures(instance, run.run_id)
     if not run.success and not failures:
         failures.append(Failure("run", job.name, kwargs.get("partition_key"), "run failed without a step error"))
     result.failures += failures
-    result.warnings += _warnings(instance, run.run_id)
+    result.warnings += _warnings(instance, run.run_id, job)
     return run, failures
 
 
-def _warnings(instance: dg.DagsterInstance, run_id: str) -> list[str]:
+def _warnings(instance: dg.DagsterInstance, run_id: str, job: dg.JobDefinition) -> list[str]:
+    """Failed non-blocking checks, then the warnings the project's own steps logged (an empty UDI folder,
+    a file's quarantine note), which would otherwise be seen only in the log file."""
     records = instance.get_records_for_run(run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION).records
     lines = []
     for record in records:
         evaluation = record.event_log_entry.dagster_event.event_specific_data
         if not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.WARN:
             lines.append(f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}: {evaluation.description}")
-    return lines
+    return lines + progress.user_warnings(instance, run_id, job)
 
 
 def refresh(instance: dg.DagsterInstance | None = None, log=print) -> RefreshResult:
-    """Ingest every partition (one run each), then build, check and publish everything downstream in one run."""
-    load_hmac_key(paths.data_dir())  # fail before touching anything if the key is missing
-    from orchestration.definitions import defs  # loads the dbt manifest; only needed once the key is there
-
-    instance = instance or refresh_instance()
-    waves, snapshots = register_partitions(instance, paths.raw_dir())
+    """Skip the refresh if nothing changed since the published release; else ingest every changed partition
+    (one run each; unchanged ones are copied from the published file), then build, check and publish
+    everything downstream in one run (orchestration.build_inputs says what counts as changed)."""
+    key = load_hmac_key(paths.data_dir())  # fail before touching anything if the key is missing
+    waves, snapshots = find_partitions(paths.raw_dir())
     with exclusive_refresh(paths.build_db_path()):
+        instance = instance or refresh_instance()
         clear_leftovers(instance, log)
-        return _build_and_publish(defs, instance, waves, snapshots, log)
+        inputs = build_inputs.fingerprint(key, {"survey": waves, "udi": snapshots})
+        before, held_back = published_build_inputs() if not build_inputs.full_refresh_requested() else ({}, set())
+        if build_inputs.nothing_changed(inputs, before, held_back) and published_outputs_current():
+            release_id = published_release_id()
+            log(f"nothing changed since release {release_id} (same raw files, code, key and settings): "
+                f"{paths.published_db_path()} is current; {build_inputs.FULL_REFRESH}=1 rebuilds it anyway")
+            return RefreshResult(unchanged_since=release_id)
+        from orchestration.definitions import defs  # loads the dbt manifest: only when something is built
+
+        register_partitions(instance, paths.raw_dir())
+        reuse = build_inputs.reusable_partitions(inputs, before, held_back)
+        return _build_and_publish(defs, instance, waves, snapshots, log, inputs, reuse)
+
+
+def published_outputs_current() -> bool:
+    """The report and catalogue were rendered from the published file: a step after the publication may
+    have failed, and a skipped refresh would leave them stale."""
+    published = paths.published_db_path()
+    outputs = (report_dir() / "index.html", catalogue_dir() / "index.html")
+    return published.exists() and all(
+        output.exists() and output.stat().st_mtime >= published.stat().st_mtime for output in outputs)
 
 
 def _build_and_publish(defs: dg.Definitions, instance: dg.DagsterInstance, waves: list[str], snapshots: list[str],
-                       log) -> RefreshResult:
-    start_fresh_build(paths.build_db_path())
+                       log, inputs: dict | None = None, reuse: set[str] = frozenset()) -> RefreshResult:
+    build = paths.build_db_path()
+    start_fresh_build(build)
+    build_inputs.write_sidecar(build, inputs or {})
+    try:
+        return _ingest_build_and_publish(defs, instance, waves, snapshots, log, reuse)
+    finally:
+        build_inputs.sidecar_path(build).unlink(missing_ok=True)  # never left for a later (daemon) build
+
+
+def _ingest_build_and_publish(defs: dg.Definitions, instance: dg.DagsterInstance, waves: list[str],
+                              snapshots: list[str], log, reuse: set[str]) -> RefreshResult:
     result = RefreshResult()
     for job_name, keys in (("survey_wave_job", waves), ("udi_snapshot_job", snapshots)):
         job = defs.resolve_job_def(job_name)
+        kind = KIND_OF_JOB[job_name]
         for key in keys:
+            if f"{kind}/{key}" in reuse and reuse_published(paths.build_db_path(), paths.published_db_path(), kind, key):
+                result.reused.append(f"{kind}/{key}")
+                continue
             run, failures = _execute(job, instance, result, partition_key=key)
-            log(f"{'ok    ' if run.success else 'FAILED'} {job_name} [{key}]")
+            log(progress.detail(f"{'ok    ' if run.success else 'FAILED'} {job_name} [{key}]"))
             if failures:
                 result.failures = [f for f in result.failures if f not in failures]
                 result.held_back.append(hold_back(
                     paths.build_db_path(), paths.published_db_path(), KIND_OF_JOB[job_name], key,
                     "; ".join(failure.line() for failure in failures), published_release_id()))
                 log(f"HELD BACK {result.held_back[-1].line()}")
+    if result.reused:
+        log(f"reused {len(result.reused)} unchanged partition(s) from the published warehouse instead of ingesting "
+            "them again")
     run, _ = _execute(defs.resolve_job_def("downstream_job"), instance, result)
-    result.published = run.success and any(
+    # published even if a step after the publication (report, catalogue) failed: the report must say so
+    result.published = any(
         event.asset_key == dg.AssetKey("published_warehouse") for event in run.get_asset_materialization_events()
     )
-    log(f"{'ok    ' if run.success else 'FAILED'} downstream_job (dbt, linkage, weights, checks, publication)")
+    log(progress.detail(f"{'ok    ' if run.success else 'FAILED'} downstream_job (dbt, linkage, weights, checks, "
+                        "publication)"))
     return result
 
 
@@ -248,6 +302,8 @@ def report(result: RefreshResult, out=print) -> int:
     """Print warnings and failures; return the exit status."""
     for warning in result.warnings:
         out(f"warning: {warning}")
+    if result.unchanged_since is not None:
+        return EXIT_OK  # the refresh said so as it decided
     if result.success:
         kept = f" (previous kept as {paths.previous_db_path().name})" if paths.previous_db_path().exists() else ""
         out(f"published {paths.published_db_path()}{kept}")
@@ -262,7 +318,11 @@ def report(result: RefreshResult, out=print) -> int:
         for held in result.held_back:
             out(f"  - {held.line()}")
         return EXIT_HELD_BACK
-    out(f"refresh FAILED; {paths.published_db_path()} was left untouched. What failed:")
+    if result.published:
+        out(f"refresh FAILED after publishing {paths.published_db_path()} (release {published_release_id()}): a step "
+            "after the publication failed, so what it writes (report, catalogue) may be stale. What failed:")
+    else:
+        out(f"refresh FAILED; {paths.published_db_path()} was left untouched. What failed:")
     for failure in result.failures or [Failure("run", "downstream_job", None, "published_warehouse was not materialised")]:
         out(f"  - {failure.line()}")
     for held in result.held_back:  # broken partitions, also reported when something downstream failed
@@ -295,17 +355,33 @@ def alert_on_failure(result: RefreshResult) -> Path | None:
 
 
 def main() -> int:
-    """CLI entry point (`make refresh`)."""
+    """CLI entry point (`make refresh`): a progress line per stage on the console; Dagster's and dbt's own
+    output (and any stack trace) in a log file under the data root, named at the start and after a failure."""
+    log_file = progress.new_log_file()
     try:
-        result = refresh()
+        with progress.output_to_log(log_file) as console, \
+                progress.showing(progress.Display(console, log=sys.stdout)) as shown:
+            shown.line(f"refresh of {paths.data_dir()}; Dagster's and dbt's own output: {log_file}")
+            try:
+                result = refresh(log=shown.note)
+            except (MissingHmacKeyError, KeyInsideDataRootError, RefreshCannotStart):
+                raise
+            except Exception:
+                progress.log_stack_trace()
+                shown.line(f"refresh FAILED with an unexpected error; {paths.published_db_path()} was left untouched")
+                shown.line(f"the stack trace is in {log_file}")
+                return EXIT_FAILED
+            shown.finish()
+            status = report(result, out=shown.line)
+            alert = alert_on_failure(result)
+            if alert:
+                shown.line(f"alert written to {alert}")
+            if status != EXIT_OK:
+                shown.line(f"details (Dagster's and dbt's logs, stack traces): {log_file}")
+            return status
     except (MissingHmacKeyError, KeyInsideDataRootError, RefreshCannotStart) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_CANNOT_START
-    status = report(result)
-    alert = alert_on_failure(result)
-    if alert:
-        print(f"alert written to {alert}")
-    return status
 
 
 if __name__ == "__main__":

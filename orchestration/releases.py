@@ -47,10 +47,11 @@ create table if not exists audit.releases (
     checks varchar not null,
     n_input_files integer not null,
     n_checks_failed integer not null,
-    held_back varchar not null
+    held_back varchar not null,
+    build_inputs varchar not null
 )"""
 RELEASE_COLUMNS = ("release_id", "published_at", "code_version", "tool_versions", "input_files", "row_counts",
-                   "checks", "n_input_files", "n_checks_failed", "held_back")
+                   "checks", "n_input_files", "n_checks_failed", "held_back", "build_inputs")
 COLUMN_COMMENTS = {
     "release_id": "Id of the publication (UTC time it was published, YYYYMMDDTHHMMSSZ); its folder under releases/.",
     "published_at": "When the file was published (UTC).",
@@ -62,6 +63,8 @@ COLUMN_COMMENTS = {
     "n_input_files": "Number of raw files in input_files.",
     "n_checks_failed": "Checks of the publishing run that did not pass (WARN severity; an ERROR blocks publication).",
     "held_back": "JSON: broken partitions held back at their last good version or left out (kind, key, reason, kept); [] when none.",
+    "build_inputs": "JSON: sha256 of the code, settings, shared files and each partition the refresh started from "
+                    "(orchestration.build_inputs), so the next refresh skips what has not changed; {} when unknown.",
 }
 
 
@@ -188,7 +191,7 @@ def _history(published: Path, folder: Path) -> list[dict]:
                     columns = [c for c in RELEASE_COLUMNS if c in present]  # older files lack held_back
                     frame = con.execute(f"select {', '.join(columns)} from audit.releases").fetchall()
                     for values in frame:
-                        row = {"held_back": "[]", **dict(zip(columns, values))}
+                        row = {"held_back": "[]", "build_inputs": "{}", **dict(zip(columns, values))}
                         row["published_at"] = row["published_at"].strftime("%Y-%m-%dT%H:%M:%SZ")
                         rows[row["release_id"]] = row
             finally:
@@ -211,12 +214,14 @@ def manifest_row(manifest: dict) -> dict:
         "n_input_files": len(manifest["input_files"]),
         "n_checks_failed": sum(1 for check in manifest["checks"] if not check.get("passed", True)),
         "held_back": json.dumps(manifest.get("held_back", []), sort_keys=True),
+        "build_inputs": json.dumps(manifest.get("build_inputs", {}), sort_keys=True),
     }
 
 
 def write_manifest(staged: Path, published: Path, checks: list[dict] | None = None,
-                   raw: Path | None = None, folder: Path | None = None) -> dict:
-    """Describe the staged file and record it (with every earlier publication) in its `audit.releases`."""
+                   raw: Path | None = None, folder: Path | None = None, build_inputs: dict | None = None) -> dict:
+    """Describe the staged file and record it (with every earlier publication) in its `audit.releases`;
+    `build_inputs` is the fingerprint the refresh started from (orchestration.build_inputs), if known."""
     folder = folder or releases_dir()
     history = _history(published, folder)
     now = datetime.now(timezone.utc)
@@ -232,6 +237,7 @@ def write_manifest(staged: Path, published: Path, checks: list[dict] | None = No
             "row_counts": row_counts(con),
             "checks": sorted(checks or [], key=lambda c: c.get("check", "")),
             "held_back": held_back_partitions(con),
+            "build_inputs": build_inputs or {},
         }
         con.execute("create schema if not exists audit")
         con.execute("drop table if exists audit.releases")  # rebuilt from the full history, whatever the build held
@@ -307,6 +313,27 @@ def describe(release: Release, published_id: str | None) -> str:
     mark = " (published)" if release.release_id == published_id else ""
     return (f"{release.release_id}{mark}  published {manifest.get('published_at')}  code {manifest.get('code_version', '?')[:19]}"
             f"  {len(manifest.get('input_files', []))} raw files  {marts} mart rows")
+
+
+def published_build_inputs(published: Path | None = None) -> tuple[dict, set[str]]:
+    """The build inputs recorded by the published file's release, and its held-back partitions as
+    `<kind>/<key>`; ({}, set()) when there is no published file or it predates the record."""
+    published = published or paths.published_db_path()
+    if not published.exists():
+        return {}, set()
+    try:
+        con = duckdb.connect(str(published), read_only=True)
+    except duckdb.Error:
+        return {}, set()
+    try:
+        inputs, held = con.execute("select build_inputs, held_back from audit.releases "
+                                   "order by published_at desc, release_id desc limit 1").fetchone()
+        held_back = {f"{h['kind']}/{h['partition']}" for h in json.loads(held)}
+        return json.loads(inputs), held_back
+    except (duckdb.Error, TypeError, ValueError, KeyError):
+        return {}, set()
+    finally:
+        con.close()
 
 
 def published_release_id(published: Path | None = None) -> str | None:

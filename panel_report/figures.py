@@ -238,7 +238,7 @@ def retention_figure(attrition: pd.DataFrame | None, waves: Sequence[str], sourc
         x = [rows.subgroup.str.replace("_", " ").tolist(), rows.subgroup_value.tolist()]
         for column, name, colour in OUTCOMES:
             fig.add_trace(go.Bar(
-                x=x, y=rows[column] / rows.n_base, name=name, marker_color=colour, visible=(i == 0),
+                x=x, y=_share(rows[column], rows.n_base), name=name, marker_color=colour, visible=(i == 0),
                 legendgroup=name, customdata=list(zip(rows[column], rows.n_base)),
                 hovertemplate="%{x}: %{y:.1%} (%{customdata[0]} of %{customdata[1]})<extra>" + name + "</extra>"))
     buttons = [dict(label=f"{a} → {b}", method="update",
@@ -317,13 +317,20 @@ def destinations_figure(exits: pd.DataFrame | None, waves: Sequence[str], source
     return ReportFigure("destinations", title, fig, caption, source)
 
 
+def _share(count: pd.Series, base: pd.Series) -> pd.Series:
+    """count / base as plain floats: a withheld (NULL) count or an empty base gives a gap, never NA or 0/0."""
+    base = base.astype("float64")
+    return count.astype("float64") / base.where(base > 0)
+
+
 def exit_reasons_figure(reasons: pd.DataFrame | None, waves: Sequence[str], source: str) -> ReportFigure:
     """Table 1 view: share selecting each reason, of those asked, per wave."""
     title = "Reasons for leaving Norway (Table 1 view)"
     if reasons is None or reasons.empty:
         return _absent("exit_reasons", title, source, "marts.exit_reasons has no rows.")
     frame = reasons.copy()
-    frame["share"] = frame.n_selected / frame.n_asked
+    # plain floats: a suppressed count (NULL) or nobody asked (0) is a missing share, never NA or 0/0 in a max
+    frame["share"] = _share(frame.n_selected, frame.n_asked)
     if frame.share.isna().all():
         return _absent("exit_reasons", title, source, _all_withheld(None))
     order = frame.groupby(["reason_code", "reason_label"]).share.mean().sort_values().index

@@ -176,3 +176,20 @@ def test_the_demo_summary_ends_with_where_the_report_and_catalogue_are(tmp_path,
     lines = where_to_look()
     assert lines[1].split()[-1] == (tmp_path / "report" / "index.html").as_uri()
     assert "not rendered yet: run `make docs`" in lines[2] and str(tmp_path / "catalogue" / "index.html") in lines[2]
+
+
+def test_withheld_counts_and_empty_bases_leave_gaps_rather_than_breaking_a_figure():
+    """Release tables of a small data set: counts withheld (NULL) and reasons nobody was asked (0 of 0)."""
+    reasons = pd.DataFrame({
+        "wave_id": ["w2_2023"] * 3, "reason_code": [1, 2, 3], "reason_label": ["home", "safety", "family"],
+        "asked_of": ["returned", "returned", "everyone"],
+        "n_selected": pd.array([None, 0, 0], dtype="Int32"), "n_asked": pd.array([None, None, 0], dtype="Int32")})
+    figure = f.exit_reasons_figure(reasons, WAVES, "release.exit_reasons")
+    assert figure.figure is None or all(
+        value is None or math.isnan(value) for trace in figure.figure.data for value in trace.x)
+    attrition = pd.DataFrame({
+        "wave_from": ["w1_2022"] * 2, "wave_to": ["w2_2023"] * 2, "subgroup": ["all", "gender"],
+        "subgroup_value": ["all", "female"], "n_base": pd.array([None, 0], dtype="Int32"),
+        **{column: pd.array([None, 0], dtype="Int32") for column, _, _ in f.OUTCOMES}})
+    retention = f.retention_figure(attrition, WAVES, "release.attrition")
+    json.dumps(retention.figure.to_plotly_json(), default=str)  # serialisable: what the page embeds

@@ -10,6 +10,8 @@ import pandas as pd
 import pyreadstat
 import pytest
 
+from tests.warehouse_content import content_fingerprints
+
 pytestmark = pytest.mark.end_to_end
 
 
@@ -126,36 +128,6 @@ def test_linkage_quality_meets_the_targets(published):
     assert true_pairs > 0 and predicted_pairs > 0
     assert precision >= 0.995
     assert recall >= 0.97
-
-
-# Meant to differ between two refreshes of the same raw data: when a row was loaded or quarantined, and the
-# release history (`audit.releases`: one row per publication, with its time and release id).
-VOLATILE_COLUMNS = ("loaded_at", "quarantined_at")
-VOLATILE_TABLES = ("audit.releases",)
-
-
-def content_fingerprints(db_path: Path) -> dict[str, str]:
-    """An order-independent content hash (row count, sum of the hashes of the rows, bit for bit, floats
-    included) of every `marts`, `release` and `audit` table, without the volatile columns and tables."""
-    con = duckdb.connect(str(db_path), read_only=True)
-    try:
-        tables = con.execute(
-            "select schema_name, table_name from duckdb_tables() where schema_name in ('marts', 'release', 'audit')"
-        ).fetchall()
-        fingerprints = {}
-        for schema, table in tables:
-            if f"{schema}.{table}" in VOLATILE_TABLES:
-                continue
-            columns = [c for (c,) in con.execute(
-                "select column_name from duckdb_columns() where schema_name = ? and table_name = ?", [schema, table]
-            ).fetchall()]
-            excluded = [c for c in columns if c in VOLATILE_COLUMNS]
-            rows = f'select * exclude ({", ".join(excluded)}) from "{schema}"."{table}"' if excluded else \
-                f'select * from "{schema}"."{table}"'
-            fingerprints[f"{schema}.{table}"] = str(con.execute(f"select count(*), sum(hash(t)) from ({rows}) t").fetchone())
-        return fingerprints
-    finally:
-        con.close()
 
 
 def test_a_second_refresh_on_the_same_raw_data_changes_no_mart(demo_warehouse, run_refresh):
