@@ -257,7 +257,10 @@ class Display:
             if kind == Event.STEP_START:
                 tally.started = entry.timestamp
                 name, tags = op_of(event.step_key)
-                self.transient(stage_line(self.elapsed(), stage_name(name, tags, False), "running..."))
+                stage = stage_name(name, tags, False)
+                known = stage != name.replace("_", " ")  # else: a check, or an asset this module has no name for
+                self.transient(stage_line(self.elapsed(), stage if known else "step",
+                                          "running..." if known else f"{event.step_key} running..."))
             elif kind == Event.ASSET_MATERIALIZATION:
                 tally.materialized += 1
             elif kind == Event.ASSET_OBSERVATION:

@@ -248,3 +248,16 @@ def test_a_refresh_prints_a_line_per_stage_and_logs_the_rest(tmp_path):
     assert f"details (Dagster's and dbt's logs, stack traces): {log}" in summary
     assert "alert written to" in summary
     assert "Traceback" in log.read_text() or "Stack Trace" in log.read_text()
+
+
+def test_on_a_terminal_a_running_step_shows_until_it_ends():
+    job = dg.Definitions(assets=[made_table, after_table], asset_checks=[made_table_has_rows]).resolve_implicit_global_asset_job_def()
+    instance = dg.DagsterInstance.ephemeral()
+    shown, console, log, clock = display(terminal=True)
+    with progress.showing(shown):
+        with progress.watch_run(instance, job) as run_id:
+            job.execute_in_process(instance=instance, raise_on_error=False, run_id=run_id)
+    text = console.getvalue()
+    assert "[    0.0s] step           made_table running...\r\x1b[K[    0.0s] made table     ok" in text, text
+    assert "step           made_table_made_table_has_rows running..." in text
+    assert "running..." not in log.getvalue() and ANSI not in log.getvalue()
