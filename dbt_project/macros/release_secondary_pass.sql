@@ -1,12 +1,15 @@
 {#- One step of secondary suppression: the cells that `state` (cell_id, cell_value, is_suppressed)
     must suppress next. `equations` (equation_id, cell_id) lists the cells of every linear relation a
     reader knows, e.g. a group of counts and the total it adds up to. An equation with published cells
-    and exactly one suppressed cell gives that cell back by subtraction; one whose suppressed cells are
-    all zero gives them back too (counts are never negative, so they add up to zero only if each is
-    zero). Either way its smallest published cell is suppressed as well, a share base (cell id
-    `share_base|...`) last. A group of shares (equation id `shares|...`) publishes its base through any
-    published share: so a suppressed base suppresses every count of the group, and a group whose counts
-    are all suppressed has a suppressed base. Returns each chosen cell_id once. -#}
+    and exactly one suppressed cell gives that cell back by subtraction. One with several suppressed
+    cells tells their total (or, when the total is among them, less): if that is below the threshold
+    the gaps are small together, and counts are never negative, so each is pinned to a small range
+    (all zero when the total is zero). Either way its smallest published cell is suppressed as well,
+    a zero or a share base (cell id `share_base|...`) last, never a zero in a relation of zeros. Summing the gaps without signs can only
+    overstate what a reader learns, so this errs on the safe side. A group of shares (equation id
+    `shares|...`) publishes its base through any published share: so a suppressed base suppresses
+    every count of the group, and a group whose counts are all suppressed has a suppressed base.
+    Returns each chosen cell_id once. -#}
 {% macro release_secondary_pass(state, equations) -%}
     select distinct chosen.cell_id
     from (
@@ -21,14 +24,27 @@
                 members.cell_value,
                 members.is_suppressed,
                 count(*) filter (where members.is_suppressed) over equation as n_suppressed,
-                count(*) filter (where members.is_suppressed and members.cell_value is distinct from 0) over equation
-                    as n_suppressed_nonzero
+                coalesce(sum(members.cell_value) filter (where members.is_suppressed) over equation, 0) as suppressed_total
             from {{ equations }} as equations
             inner join {{ state }} as members on members.cell_id = equations.cell_id
+            where equations.equation_id not like 'one_sided|%'
             window equation as (partition by equations.equation_id)
         ) as membership
         where not membership.is_suppressed
-            and (membership.n_suppressed = 1 or (membership.n_suppressed > 1 and membership.n_suppressed_nonzero = 0))
+            and (membership.n_suppressed = 1 or (membership.n_suppressed > 1 and membership.suppressed_total < {{ release_min_cell() }}))
+            -- A zero in a relation whose counts are all zero (abroad when the pair has no transitions
+            -- that left: the transitions leave such rows out) is known, so suppressing it protects nothing.
+            and (membership.cell_value <> 0 or membership.cell_id not in (
+                select zero_members.cell_id
+                from (
+                    select
+                        zeros.cell_id,
+                        bool_and(coalesce(zero_state.cell_value, 1) = 0) over (partition by zeros.equation_id) as all_zero
+                    from {{ equations }} as zeros
+                    inner join {{ state }} as zero_state on zero_state.cell_id = zeros.cell_id
+                ) as zero_members
+                where zero_members.all_zero
+            ))
         qualify row_number() over (
             partition by membership.equation_id
             order by membership.cell_id like 'share_base|%', membership.cell_value = 0, membership.cell_value, membership.cell_id

@@ -12,11 +12,35 @@
     makes suppression stricter: attrition n_base ~ all transitions of the pair; attrition
     n_responded_norway ~ the transitions to an aspiration; for consecutive waves attrition
     n_responded_abroad ~ the transitions to left_to_ukraine / left_onward; aspiration_by_wave's coarse
-    answer of a wave ~ the transitions of that origin (`all`), and its wave base ~ attrition n_base. -#}
+    answer of a wave ~ the transitions of that origin (`all`), and its wave base ~ attrition n_base.
+    Combinations of these that link single counts are relations of their own, so that one gap in
+    them is caught too: abroad + not observed ~ the transitions not ending in an aspiration (n_base
+    minus norway), and for consecutive waves not observed ~ the transitions not observed. -#}
 {% macro release_survey_members(attrition, transitions, by_wave) -%}
 {%- set measures = ['n_base', 'n_responded_norway', 'n_responded_abroad', 'n_not_observed'] -%}
-    select distinct equation_id, cell_id, cell_value
+{%- set across = ['base_vs_origins', 'norway_vs_aspirations', 'abroad_vs_left', 'away_vs_not_aspiring', 'unseen_vs_unseen',
+                  'base_vs_origin_bases', 'answers_vs_origin', 'answers_vs_base'] -%}
+    select distinct
+        -- A relation across tables with one table's side empty (no transitions of the group) links a
+        -- count to people the tables do not count: it tells nothing, unless the count is zero, which
+        -- is published. Marked one_sided, it only keeps zeros from serving as complements.
+        case
+            when split_part(equation_id, '|', 1) in ('{{ across | join("', '") }}')
+                and min(table_name) over equation = max(table_name) over equation
+                then concat('one_sided|', equation_id)
+            else equation_id
+        end as equation_id,
+        cell_id,
+        cell_value
     from (
+        select
+            *,
+            case
+                when cell_id like 'share_base|origin|%' then 'transitions'
+                when cell_id like 'share_base|wave|%' then 'by_wave'
+                else split_part(cell_id, '|', 1)
+            end as table_name
+        from (
         with
         attrition_long as (
             {%- for measure in measures %}
@@ -188,6 +212,26 @@
         from transitions as t
         semi join consecutive_pairs as c on c.wave_from = t.wave_from and c.wave_to = t.wave_to
         where t.outcome_to in ('left_to_ukraine', 'left_onward')
+        -- Combinations of the above that link single counts: base minus norway (every pair), and for
+        -- consecutive waves base minus norway minus abroad.
+        union all
+        select concat_ws('|', 'away_vs_not_aspiring', wave_from, wave_to, subgroup, subgroup_value), cell_id, cell_value
+        from attrition_long
+        where measure in ('n_responded_abroad', 'n_not_observed')
+        union all
+        select concat_ws('|', 'away_vs_not_aspiring', wave_from, wave_to, subgroup, subgroup_value), cell_id, n_persons
+        from transitions
+        where outcome_to not in ('return_asap', 'stay_norway', 'undecided')
+        union all
+        select concat_ws('|', 'unseen_vs_unseen', a.wave_from, a.wave_to, a.subgroup, a.subgroup_value), a.cell_id, a.cell_value
+        from attrition_long as a
+        semi join consecutive_pairs as c on c.wave_from = a.wave_from and c.wave_to = a.wave_to
+        where a.measure = 'n_not_observed'
+        union all
+        select concat_ws('|', 'unseen_vs_unseen', t.wave_from, t.wave_to, t.subgroup, t.subgroup_value), t.cell_id, t.n_persons
+        from transitions as t
+        semi join consecutive_pairs as c on c.wave_from = t.wave_from and c.wave_to = t.wave_to
+        where t.outcome_to = 'not_observed'
         union all
         select concat_ws('|', 'base_vs_origin_bases', wave_from, subgroup, subgroup_value), cell_id, cell_value
         from attrition_long
@@ -211,5 +255,7 @@
         select concat_ws('|', 'answers_vs_base', wave_from), cell_id, cell_value
         from attrition_long
         where measure = 'n_base' and subgroup = 'all'
+        )
     )
+    window equation as (partition by equation_id)
 {%- endmacro %}
