@@ -253,3 +253,14 @@ def test_make_dev_started_in_the_background_stops_everything_on_sigterm(tmp_path
     finally:
         for pid in _group_members(make.pid):
             os.kill(pid, signal.SIGKILL)
+
+
+@pytest.mark.parametrize("environ, args", [
+    ({}, ["build", "--exclude-resource-type", "unit_test"]),
+    ({"PANEL_DBT_UNIT_TESTS": "0"}, ["build", "--exclude-resource-type", "unit_test"]),
+    ({"PANEL_DBT_UNIT_TESTS": "1"}, ["build"]),
+])
+def test_a_refresh_leaves_dbt_unit_tests_to_development_unless_asked(environ, args):
+    from orchestration.defs.assets.dbt import build_args
+
+    assert build_args(environ) == args

@@ -176,3 +176,34 @@ def test_the_demo_udi_history_is_complete_and_implies_departures(published):
 def test_udi_monthly_reproduces_the_published_totals(published, month, column, expected):
     (value,) = published.execute(f"select {column} from marts.udi_monthly where month = date '{month}'").fetchone()
     assert value == pytest.approx(expected, rel=0.01)
+
+
+def test_every_dbt_unit_test_passes_against_the_demo_build(demo_warehouse, tmp_path):
+    """A refresh leaves dbt's unit tests out (they test logic on fixed inputs: development and CI, not every
+    production run); here every one of them runs, against a copy of the demo's build file, where every
+    relation they mock exists."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    from tests.conftest import PROJECT_ROOT
+
+    build = tmp_path / "warehouse.duckdb"  # dbt's relation names use the catalog `warehouse`
+    shutil.copyfile(Path(demo_warehouse) / "build" / "warehouse.duckdb", build)
+    project = PROJECT_ROOT / "dbt_project"
+
+    def dbt(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [str(Path(sys.executable).parent / "dbt"), *args, "--project-dir", str(project), "--profiles-dir",
+             str(project), "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs")],
+            env={**os.environ, "PANEL_BUILD_DB": str(build), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"},
+            capture_output=True, text=True, timeout=900)
+
+    listed = dbt("ls", "--resource-type", "unit_test", "--output", "name", "--quiet")
+    assert listed.returncode == 0, listed.stdout[-3000:] + listed.stderr[-3000:]
+    defined = [line for line in listed.stdout.splitlines() if line.strip()]
+    tested = dbt("test", "--select", "test_type:unit", "--no-use-colors")
+    assert tested.returncode == 0, tested.stdout[-6000:] + tested.stderr[-3000:]
+    assert len(defined) >= 20
+    assert f"PASS={len(defined)} " in tested.stdout and "ERROR=0" in tested.stdout and "FAIL=0" in tested.stdout

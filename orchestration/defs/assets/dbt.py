@@ -6,6 +6,7 @@ after it. `dbt build` runs each model's tests right after it, so an error-severi
 everything downstream.
 """
 
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -72,11 +73,24 @@ translator = PanelDbtTranslator(
 MANIFEST = ensure_manifest()
 
 
+UNIT_TESTS_ENV = "PANEL_DBT_UNIT_TESTS"
+
+
+def build_args(environ: Mapping[str, str] | None = None) -> list[str]:
+    """`dbt build` without the unit tests, unless `PANEL_DBT_UNIT_TESTS` is set: unit tests check the models'
+    logic on fixed inputs, so they belong to development and CI (`make test` sets it), not to every
+    production refresh, where they cost a third of dbt's time. Data tests always run."""
+    environ = os.environ if environ is None else environ
+    if environ.get(UNIT_TESTS_ENV, "").strip().lower() not in ("", "0", "false", "no"):
+        return ["build"]
+    return ["build", "--exclude-resource-type", "unit_test"]
+
+
 def _build(context: AssetExecutionContext, dbt: DbtCliResource, stage: str):
     """`dbt build` of the selected nodes against the build file; events become materialisations and checks."""
     dbt_environment()
     target = Path(dbt_target_dir()) / stage
-    yield from dbt.cli(["build"], context=context, target_path=target).stream()
+    yield from dbt.cli(build_args(), context=context, target_path=target).stream()
 
 
 @dbt_assets(
