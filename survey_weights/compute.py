@@ -15,27 +15,34 @@ from survey_weights.cross_sectional import (
 )
 from survey_weights.longitudinal import weight_pair
 
+# The responses of record with their person: staging joined to linkage on (wave_id, response_id), as
+# intermediate.int_responses_linked is, but read before the dbt analysis models so that one `dbt build`
+# can run them all after the weights (no e-mail column is read).
+RESPONSES_OF_RECORD = """
+    staging.stg_survey__responses as r
+    inner join linkage.response_persons as links
+        on links.wave_id = r.wave_id and links.response_id = r.response_id
+    where links.is_response_of_record
+"""
 # Waves are data: number and year come from the wave id `w<N>_<YYYY>` (staging's wave_number), never
 # from a list. survey_waves only adds a field period where it knows one.
 RESPONSES_SQL = r"""
     select r.wave_id, r.wave_number,
            try_cast(regexp_extract(r.wave_id, '^w\d+_(\d{4})$', 1) as integer) as wave_year,
-           r.response_id, r.person_id, r.is_complete, r.country_now, r.gender, r.birth_year,
+           r.response_id, links.person_id, r.is_complete, r.country_now, r.gender, r.birth_year,
            r.region_code, r.children_in_norway, r.aspiration_coarse
-    from intermediate.int_responses_linked r
-    where r.is_response_of_record
+    from """ + RESPONSES_OF_RECORD + """
     order by r.wave_number, r.response_id
 """
 # Every wave in the data with its field period: survey_waves' where known, else the span of the
 # wave's submissions (5th to 95th percentile, so a stray test submission does not stretch it).
 WAVES_SQL = """
     with submissions as (
-        select wave_id, min(wave_number) as wave_number,
-               quantile_disc(submitted_at, 0.05)::date as first_submission,
-               quantile_disc(submitted_at, 0.95)::date as last_submission
-        from intermediate.int_responses_linked
-        where is_response_of_record
-        group by wave_id
+        select r.wave_id, min(r.wave_number) as wave_number,
+               quantile_disc(r.submitted_at, 0.05)::date as first_submission,
+               quantile_disc(r.submitted_at, 0.95)::date as last_submission
+        from """ + RESPONSES_OF_RECORD + """
+        group by r.wave_id
     )
     select submissions.wave_id, submissions.wave_number,
            coalesce(known.field_start::date, submissions.first_submission) as field_start,
@@ -55,7 +62,8 @@ PERMITS_SQL = """
 def compute_weights(con: duckdb.DuckDBPyConnection) -> dict:
     """Compute all weights, replace the `weights` tables, and return a summary for asset metadata.
 
-    Reads `intermediate.int_responses_linked`, `reference.survey_waves` (field periods, where known) and
+    Reads `staging.stg_survey__responses` joined to `linkage.response_persons` (the responses of record
+    with their person), `reference.survey_waves` (field periods, where known) and
     `staging.stg_udi__valid_permits`; writes `weights.cross_sectional`,
     `weights.longitudinal` and `weights.raking_margins`.
     """
@@ -104,7 +112,8 @@ def cross_sectional_weights(responses: pd.DataFrame, waves: pd.DataFrame, permit
             **wave_summary,
         }
     if not weights:
-        raise WeightsInputError("intermediate.int_responses_linked has no complete response of record in Norway")
+        raise WeightsInputError("staging.stg_survey__responses has no complete response of record in Norway "
+                               "(linked in linkage.response_persons)")
     return pd.concat(weights, ignore_index=True), pd.concat(margins, ignore_index=True), summary
 
 

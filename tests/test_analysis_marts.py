@@ -1,8 +1,9 @@
 """The analysis marts and release tables built by dbt on a small hand-made panel.
 
-The inputs other parts write (`intermediate.int_responses_linked`, `marts.persons`, `marts.udi_stock`,
-`staging.stg_udi__valid_permits`) are created here by hand; the codebook seeds, `survey_weights` and
-this part's dbt models (with their unit and data tests) then run for real on them.
+The inputs other parts write (`intermediate.int_responses_linked` for the marts, and what it joins,
+`staging.stg_survey__responses` and `linkage.response_persons`, for the weights; `marts.persons`,
+`marts.udi_stock`, `staging.stg_udi__valid_permits`) are created here by hand; the codebook seeds,
+`survey_weights` and this part's dbt models (with their unit and data tests) then run for real on them.
 """
 
 from __future__ import annotations
@@ -136,12 +137,17 @@ def build_inputs(db_path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     udi = udi_rows()
     con = duckdb.connect(str(db_path))
     try:
-        for schema in ("intermediate", "marts", "staging"):
+        for schema in ("intermediate", "linkage", "marts", "staging"):
             con.execute(f"create schema if not exists {schema}")
         con.register("responses_df", responses)
         con.register("persons_df", persons)
         con.register("udi_df", udi)
         con.execute("create or replace table intermediate.int_responses_linked as select * from responses_df")
+        # What int_responses_linked joins, which survey_weights reads: the staged responses and their links.
+        con.execute("""create or replace table staging.stg_survey__responses as
+                       select * exclude (person_id, is_response_of_record) from responses_df""")
+        con.execute("""create or replace table linkage.response_persons as
+                       select wave_id, wave_number, response_id, person_id, is_response_of_record from responses_df""")
         con.execute("create or replace table marts.persons as select * exclude (region_code) from persons_df")
         con.execute("create or replace table staging.stg_udi__valid_permits as select * from udi_df")
         con.execute("""create or replace table marts.udi_stock as

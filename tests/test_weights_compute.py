@@ -89,17 +89,34 @@ def responses(seed: int = 7) -> pd.DataFrame:
     return pd.concat([w1, w2], ignore_index=True)
 
 
+LINK_COLUMNS = ["person_id", "is_response_of_record"]
+
+
+def add_linked_responses(con: duckdb.DuckDBPyConnection, linked: pd.DataFrame) -> None:
+    """What compute_weights reads: the staged responses and, in linkage.response_persons, their person."""
+    con.register("linked_frame", linked)
+    con.execute(f"insert into staging.stg_survey__responses by name "
+                f"select * exclude ({', '.join(LINK_COLUMNS)}) from linked_frame")
+    con.execute(f"insert into linkage.response_persons by name "
+                f"select wave_id, wave_number, response_id, {', '.join(LINK_COLUMNS)} from linked_frame")
+    con.unregister("linked_frame")
+
+
 @pytest.fixture()
 def build_db(tmp_path):
     con = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
-    for schema in ("intermediate", "staging", "reference"):
+    for schema in ("linkage", "staging", "reference"):
         con.execute(f"create schema {schema}")
     frames = {"waves": WAVES, "permits": udi_permits(), "linked": responses()}
     for name, frame in frames.items():
         con.register(name, frame)
     con.execute("create table reference.survey_waves as select * from waves")
     con.execute("create table staging.stg_udi__valid_permits as select * from permits")
-    con.execute("create table intermediate.int_responses_linked as select * from linked")
+    con.execute(f"create table staging.stg_survey__responses as select * exclude ({', '.join(LINK_COLUMNS)}) "
+                "from linked limit 0")
+    con.execute(f"create table linkage.response_persons as select wave_id, wave_number, response_id, "
+                f"{', '.join(LINK_COLUMNS)} from linked limit 0")
+    add_linked_responses(con, responses())
     yield con
     con.close()
 
@@ -148,6 +165,19 @@ def test_weights_cover_complete_responses_in_norway_with_mean_one(build_db):
     w1 = cross[cross["wave_id"] == "w1_2022"].merge(linked, on=["wave_id", "response_id"])
     assert w1.loc[w1["gender"] == "male", "weight_cross"].mean() < w1.loc[w1["gender"] == "female", "weight_cross"].mean()
     assert w1.loc[w1["region_code"] == "46", "weight_cross"].mean() > w1.loc[w1["region_code"] == "03", "weight_cross"].mean()
+
+
+def test_only_linked_responses_of_record_are_weighted(build_db):
+    """A same-wave duplicate (linked, not of record) and a staged response without a link get no weight."""
+    linked = responses()
+    duplicate = linked.iloc[[10]].assign(response_id="dup_10", is_response_of_record=False)
+    add_linked_responses(build_db, duplicate)
+    build_db.register("unlinked", linked.iloc[[11]].assign(response_id="unlinked_11").drop(columns=LINK_COLUMNS))
+    build_db.execute("insert into staging.stg_survey__responses by name select * from unlinked")
+    compute_weights(build_db)
+    weighted = set(build_db.sql("select response_id from weights.cross_sectional where wave_id = 'w1_2022'").df()["response_id"])
+    assert "10" in weighted and "11" in weighted
+    assert not {"dup_10", "unlinked_11"} & weighted
 
 
 def test_longitudinal_weight_is_base_weight_over_retention_probability(build_db):
@@ -243,8 +273,7 @@ def test_a_wave_without_a_survey_waves_row_is_weighted_by_its_submission_dates(b
         wave_id="w3_2025", wave_number=3, submitted_at=pd.Timestamp("2023-05-15 10:00:00"),
         response_id=lambda d: "N_" + d["response_id"])
     w3.loc[w3.index[0], "submitted_at"] = pd.Timestamp("2022-01-02 08:00:00")
-    build_db.register("w3", w3)
-    build_db.execute("insert into intermediate.int_responses_linked by name select * from w3")
+    add_linked_responses(build_db, w3)
     summary = compute_weights(build_db)
     snapshots = dict(build_db.sql("select distinct wave_id, snapshot_date from weights.raking_margins").fetchall())
     assert snapshots["w3_2025"] == dt.date(2023, 5, 5)

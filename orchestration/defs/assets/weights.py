@@ -11,10 +11,12 @@ POOL = "duckdb_build"
 
 
 @dg.asset(
-    # What compute_weights reads. int_responses_linked is a dbt model of the analysis op, downstream of
-    # person_links: Dagster runs the analysis op in two steps around this asset (it is subsettable).
+    # What compute_weights reads: staging responses joined to person_links' table (what the analysis model
+    # int_responses_linked is), so the weights come before the whole dbt analysis op and Dagster need
+    # not split that op into several `dbt build` steps around this asset.
     deps=[
-        dg.AssetKey(["intermediate", "int_responses_linked"]),
+        dg.AssetKey(["staging", "stg_survey__responses"]),
+        dg.AssetKey("person_links"),
         dg.AssetKey(["reference", "survey_waves"]),
         dg.AssetKey(["staging", "stg_udi__valid_permits"]),
     ],
