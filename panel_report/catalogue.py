@@ -6,12 +6,14 @@ published warehouse is never opened for writing and never locked.
 """
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
 import subprocess
 import sys
-import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,28 +39,55 @@ def dbt_executable() -> str:
     return str(beside_python) if beside_python.exists() else (shutil.which("dbt") or "dbt")
 
 
+def work_dir(out_dir: Path) -> Path:
+    """dbt's folder for the catalogue, beside the stages' (`<data root>/dbt_target/catalogue`). It persists, and
+    the copy of the published file inside it always has the same path, so dbt's profile does not change between
+    refreshes and dbt parses the project partially (about half the time of a full parse)."""
+    return out_dir.parent / "dbt_target" / "catalogue"
+
+
+@contextmanager
+def _exclusive(folder: Path) -> Iterator[None]:
+    """One catalogue at a time per data root (a refresh and the daemon may both render one)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 def render_catalogue(published: Path, out_dir: Path) -> CatalogueResult:
     """Generate the static docs site from a copy of `published` and write it to `out_dir/index.html`."""
-    with tempfile.TemporaryDirectory(prefix="panel_catalogue_") as scratch:
-        scratch_dir = Path(scratch)
+    scratch_dir = work_dir(out_dir)
+    with _exclusive(scratch_dir):
         database = scratch_dir / "warehouse.duckdb"
         shutil.copyfile(published, database)
-        target = scratch_dir / "target"
-        env = {**os.environ, "PANEL_BUILD_DB": str(database), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-               "DO_NOT_TRACK": "1"}
-        command = [dbt_executable(), "docs", "generate", "--static", "--project-dir", str(DBT_PROJECT_DIR),
-                   "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(target), "--log-path", str(scratch_dir)]
-        done = subprocess.run(command, env=env, capture_output=True, text=True, cwd=DBT_PROJECT_DIR)
-        static = target / "static_index.html"
-        if done.returncode != 0 or not static.exists():
-            raise CatalogueError(f"`dbt docs generate --static` failed (exit {done.returncode}):\n"
-                                 + (done.stdout + done.stderr)[-3000:])
-        manifest = json.loads((target / "manifest.json").read_text(encoding="utf-8"))
-        out_dir.mkdir(parents=True, exist_ok=True)
-        destination = out_dir / "index.html"
-        temporary = destination.with_suffix(".html.tmp")
-        temporary.write_text(offline_fixes(static.read_text(encoding="utf-8")), encoding="utf-8")
-        os.replace(temporary, destination)
+        try:
+            return _generate(database, scratch_dir, out_dir)
+        finally:
+            database.unlink(missing_ok=True)  # a copy of the warehouse is not kept beside the catalogue
+
+
+def _generate(database: Path, scratch_dir: Path, out_dir: Path) -> CatalogueResult:
+    """`dbt docs generate --static` against `database`, its page made offline-safe into `out_dir/index.html`."""
+    target = scratch_dir / "target"
+    env = {**os.environ, "PANEL_BUILD_DB": str(database), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+           "DO_NOT_TRACK": "1"}
+    command = [dbt_executable(), "docs", "generate", "--static", "--project-dir", str(DBT_PROJECT_DIR),
+               "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(target), "--log-path", str(scratch_dir)]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, cwd=DBT_PROJECT_DIR)
+    static = target / "static_index.html"
+    if done.returncode != 0 or not static.exists():
+        raise CatalogueError(f"`dbt docs generate --static` failed (exit {done.returncode}):\n"
+                             + (done.stdout + done.stderr)[-3000:])
+    manifest = json.loads((target / "manifest.json").read_text(encoding="utf-8"))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    destination = out_dir / "index.html"
+    temporary = destination.with_suffix(".html.tmp")
+    temporary.write_text(offline_fixes(static.read_text(encoding="utf-8")), encoding="utf-8")
+    os.replace(temporary, destination)
     models = [node for node in manifest["nodes"].values() if node["resource_type"] == "model"]
     return CatalogueResult(destination, len(models), undocumented_columns(manifest))
 
