@@ -7,8 +7,9 @@
     (all zero when the total is zero). Either way its smallest published cell is suppressed as well,
     a zero or a share base (cell id `share_base|...`) last, never a zero in a relation of zeros. Summing the gaps without signs can only
     overstate what a reader learns, so this errs on the safe side. A group of shares (equation id
-    `shares|...`) publishes its base through any published share: so a suppressed base suppresses
-    every count of the group, and a group whose counts are all suppressed has a suppressed base.
+    `shares|...`) publishes its base through any published share of a nonzero count (a zero's share is
+    published only where the base is: see the release models): so a suppressed base suppresses every
+    nonzero count of the group, and a group whose nonzero counts are all suppressed has a suppressed base.
     Returns each chosen cell_id once. -#}
 {% macro release_secondary_pass(state, equations) -%}
     select distinct chosen.cell_id
@@ -55,6 +56,7 @@
     from (
         select
             members.cell_id,
+            members.cell_value,
             members.is_suppressed,
             bool_or(members.is_suppressed and members.cell_id like 'share_base|%') over (partition by equations.equation_id)
                 as base_is_suppressed
@@ -62,7 +64,7 @@
         inner join {{ state }} as members on members.cell_id = equations.cell_id
         where equations.equation_id like 'shares|%'
     ) as share_groups
-    where not share_groups.is_suppressed and share_groups.base_is_suppressed
+    where not share_groups.is_suppressed and share_groups.base_is_suppressed and share_groups.cell_value <> 0
     union
     select bases.cell_id
     from {{ equations }} as base_groups
@@ -74,5 +76,5 @@
         and not bases.is_suppressed
         and members.cell_id not like 'share_base|%'
     group by bases.cell_id
-    having bool_and(members.is_suppressed)
+    having bool_and(members.is_suppressed or members.cell_value = 0) and bool_or(members.cell_value <> 0)
 {%- endmacro %}

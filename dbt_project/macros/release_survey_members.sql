@@ -86,21 +86,24 @@
             select * from transitions where outcome_to in ('return_asap', 'stay_norway', 'undecided')
         ),
         -- The base of a share (an origin's persons, a wave's answers on a scale) is published by any
-        -- published share of it: a cell of its own, named share_base|..., known unless all its counts
-        -- are suppressed (NULL here for the release tables).
+        -- published share of a nonzero count: a cell of its own, named share_base|..., known unless all
+        -- its nonzero counts are suppressed (NULL here for the release tables: no published count is
+        -- nonzero and some are suppressed; a zero's share is published only where the base is).
         origin_bases as (
             select wave_from, subgroup, subgroup_value, aspiration_from,
                 {{ release_share_base_id(["'origin'", 'wave_from', 'subgroup', 'subgroup_value', 'aspiration_from']) }} as cell_id,
                 max(base) as cell_value
             from (
-                select wave_from, wave_to, subgroup, subgroup_value, aspiration_from, sum(n_persons) as base
+                select wave_from, wave_to, subgroup, subgroup_value, aspiration_from,
+                    case when bool_or(n_persons <> 0) or count(n_persons) = count(*) then sum(n_persons) end as base
                 from transitions
                 group by all
             )
             group by all
         ),
         wave_bases as (
-            select wave_id, scale, {{ release_share_base_id(["'wave'", 'wave_id', 'scale']) }} as cell_id, sum(n) as cell_value
+            select wave_id, scale, {{ release_share_base_id(["'wave'", 'wave_id', 'scale']) }} as cell_id,
+                case when bool_or(n <> 0) or count(n) = count(*) then sum(n) end as cell_value
             from by_wave
             group by all
         )

@@ -13,7 +13,7 @@ mart as (
 ),
 
 members as (
-    {{ release_survey_members(ref('attrition'), ref('aspiration_transitions'), ref('aspiration_by_wave')) }}
+    {{ release_survey_members(*release_survey_grids()) }}
 ),
 
 cells as (

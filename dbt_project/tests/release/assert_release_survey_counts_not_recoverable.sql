@@ -8,5 +8,5 @@
 
 {{ release_recoverable_cells(
     release_survey_members(ref('release_attrition'), ref('release_aspiration_transitions'), ref('release_aspiration_by_wave')),
-    release_survey_members(ref('attrition'), ref('aspiration_transitions'), ref('aspiration_by_wave'))
+    release_survey_members(*release_survey_grids())
 ) }}
