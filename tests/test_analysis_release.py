@@ -111,9 +111,16 @@ def _subgroup_equations(table: pd.DataFrame, cell_columns: list[str], label: str
     return pd.concat(parts, ignore_index=True)[cell_columns + ["subgroup", "suppressed"]]
 
 
+def _with_published_base(cells: pd.DataFrame, group: list[str], count: str) -> pd.DataFrame:
+    """The cells of the groups whose base (the shares') is published: a share of a published nonzero count
+    reveals it; published zeros alone do not (their share is withheld then)."""
+    published_nonzero = cells[count].fillna(0).ne(0).groupby([cells[c] for c in group]).transform("any")
+    return cells[published_nonzero]
+
+
 def check_aspiration_by_wave(table: pd.DataFrame) -> Iterable[str]:
     cells = table.assign(suppressed=table["n_suppressed"].astype(bool))
-    yield from _bad_equations(cells, ["wave_id", "scale"], "wave base")
+    yield from _bad_equations(_with_published_base(cells, ["wave_id", "scale"], "n"), ["wave_id", "scale"], "wave base")
     coarse = cells[cells["scale"] == "coarse"].assign(coarse=lambda d: d["aspiration"])
     fine = cells[cells["scale"] == "fine"].assign(coarse=lambda d: d["aspiration"].map(COARSE_OF_FINE))
     yield from _bad_equations(pd.concat([coarse, fine]), ["wave_id", "coarse"], "coarse = sum of fine")
@@ -121,7 +128,8 @@ def check_aspiration_by_wave(table: pd.DataFrame) -> Iterable[str]:
 
 def check_aspiration_transitions(table: pd.DataFrame) -> Iterable[str]:
     cells = table.assign(suppressed=table["n_persons_suppressed"].astype(bool))
-    yield from _bad_equations(cells, ["wave_from", "wave_to", "subgroup", "subgroup_value", "aspiration_from"], "origin base")
+    origin_of_pair = ["wave_from", "wave_to", "subgroup", "subgroup_value", "aspiration_from"]
+    yield from _bad_equations(_with_published_base(cells, origin_of_pair, "n_persons"), origin_of_pair, "origin base")
     members = _subgroup_equations(cells, ["wave_from", "wave_to", "aspiration_from", "outcome_to"], "values")
     yield from _bad_equations(members, ["wave_from", "wave_to", "subgroup", "aspiration_from", "outcome_to"], "subgroup total")
     origin = ["wave_from", "subgroup", "subgroup_value", "aspiration_from"]
@@ -129,7 +137,7 @@ def check_aspiration_transitions(table: pd.DataFrame) -> Iterable[str]:
     for i, wave_a in enumerate(later_waves):
         for wave_b in later_waves[i + 1:]:
             both = cells[cells["wave_to"].isin([wave_a, wave_b])]
-            yield from _bad_equations(both, origin, f"same base at {wave_a} and {wave_b}")
+            yield from _bad_equations(_with_published_base(both, origin, "n_persons"), origin, f"same base at {wave_a} and {wave_b}")
 
 
 def check_attrition(table: pd.DataFrame) -> Iterable[str]:
