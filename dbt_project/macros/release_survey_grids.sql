@@ -3,7 +3,7 @@
 {% macro release_survey_grids() -%}
     {{ return([
         ref('attrition'),
-        '(' ~ release_transitions_grid(ref('aspiration_transitions'), ref('attrition')) ~ ')',
+        '(' ~ release_transitions_grid(ref('aspiration_transitions')) ~ ')',
         '(' ~ release_by_wave_grid(ref('aspiration_by_wave')) ~ ')'
     ]) }}
 {%- endmacro %}

@@ -1,10 +1,10 @@
 {#- marts.aspiration_transitions as a full grid (the columns the release publishes): every wave pair
-    of the mart x every subgroup value of it or of attrition x every origin (the coarse aspirations
+    of the mart x every subgroup value of the mart at its wave_from x every origin (the coarse aspirations
     of the aspiration_scales seed and of the mart) x every outcome (those and the mart's outcomes),
     zeros included. The mart leaves zero counts out, so a reader who knows that zeros are published
     would know that each suppressed count is at least 1; on the grid a suppressed count may be 0. A
     zero's share is 0 where its origin has people (its weighted share where the origin has any). -#}
-{% macro release_transitions_grid(transitions, attrition) -%}
+{% macro release_transitions_grid(transitions) -%}
     with
     mart as (
         select wave_from, wave_to, subgroup, subgroup_value, aspiration_from, outcome_to, n_persons, share, weighted_share
@@ -16,11 +16,10 @@
     grid as (
         select pairs.wave_from, pairs.wave_to, groups.subgroup, groups.subgroup_value, origins.aspiration_from, outcomes.outcome_to
         from (select distinct wave_from, wave_to from mart) as pairs
-        cross join (
-            select distinct subgroup, subgroup_value from mart
-            union
-            select distinct subgroup, subgroup_value from {{ attrition }}
-        ) as groups
+        -- A subgroup value with nobody in the transitions at wave_from gets no rows: the relations
+        -- across tables then stay one-sided (attrition counts people the transitions do not).
+        inner join (select distinct wave_from, subgroup, subgroup_value from mart) as groups
+            on groups.wave_from = pairs.wave_from
         cross join (select aspiration as aspiration_from from aspirations union select distinct aspiration_from from mart) as origins
         cross join (select aspiration as outcome_to from aspirations union select distinct outcome_to from mart) as outcomes
     ),

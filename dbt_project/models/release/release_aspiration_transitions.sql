@@ -8,7 +8,7 @@ with
 
 mart as (
     select *, {{ release_transitions_cell_id() }} as cell_id
-    from ({{ release_transitions_grid(ref('aspiration_transitions'), ref('attrition')) }})
+    from ({{ release_transitions_grid(ref('aspiration_transitions')) }})
 ),
 
 members as (
