@@ -570,7 +570,7 @@ def reader_relations(marts: dict[str, pd.DataFrame], release: dict[str, pd.DataF
     # A table with one count per row that leaves some combination of its dimensions out leaves zero
     # counts out: zeros are published, so each of its suppressed counts is at least 1.
     for name, prefix in ROW_COUNT_TABLES.items():
-        if omits_zero_rows(release[name], GRID_DIMENSIONS[name]):
+        if any(omits_zero_rows(part, GRID_DIMENSIONS[name]) for _, part in release[name].groupby(GRID_WITHIN[name])):
             r.at_least_one |= {n for n, v in r.published.items() if n.startswith(prefix) and np.isnan(v)}
     return r
 
@@ -579,10 +579,13 @@ def reader_relations(marts: dict[str, pd.DataFrame], release: dict[str, pd.DataF
 # dimensions whose every combination a full grid has (columns listed together vary together).
 ROW_COUNT_TABLES = {"aspiration_transitions": "tra|", "aspiration_by_wave": "abw|", "udi_stock": "udi|"}
 GRID_DIMENSIONS = {
-    "aspiration_transitions": [["wave_from", "wave_to"], ["subgroup", "subgroup_value"], ["aspiration_from"], ["outcome_to"]],
+    "aspiration_transitions": [["wave_to"], ["subgroup", "subgroup_value"], ["aspiration_from"], ["outcome_to"]],
     "aspiration_by_wave": [["wave_id"], ["scale", "aspiration"]],
     "udi_stock": [["snapshot_date"], ["fylke_code"], ["sex"], ["age_group"]],
 }
+# A grid is full within each of these: a subgroup value with nobody in the transitions at wave_from has
+# no rows there (all its counts are 0, none suppressed, so the absence tells nothing more).
+GRID_WITHIN = {"aspiration_transitions": "wave_from", "aspiration_by_wave": "scale", "udi_stock": "snapshot_date"}
 
 
 def omits_zero_rows(table: pd.DataFrame, dimensions: list[list[str]]) -> bool:
