@@ -245,8 +245,8 @@ def test_make_dev_started_in_the_background_stops_everything_on_sigterm(tmp_path
             time.sleep(2)
         assert len(_group_members(make.pid)) >= 3  # make, dagster dev, webserver, daemon, code server
         make.send_signal(signal.SIGTERM)
-        make.wait(timeout=90)
-        deadline = time.monotonic() + 60
+        make.wait(timeout=300)  # dagster dev stops its code server and daemon first; slow on a loaded machine
+        deadline = time.monotonic() + 120
         while _group_members(make.pid) and time.monotonic() < deadline:
             time.sleep(1)
         assert _group_members(make.pid) == []
