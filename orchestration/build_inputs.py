@@ -43,7 +43,7 @@ def full_refresh_requested() -> bool:
     return os.environ.get(FULL_REFRESH, "").strip().lower() not in ("", "0", "false", "no")
 
 
-def _file_digest(path: Path) -> str:
+def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1024 * 1024), b""):
@@ -55,7 +55,7 @@ def tree_digest(files: list[tuple[str, Path]]) -> str:
     """One sha256 over (name, content digest) pairs, in name order: renaming, adding or editing a file changes it."""
     digest = hashlib.sha256()
     for name, path in sorted(files):
-        digest.update(f"{name}\0{_file_digest(path)}\n".encode("utf-8"))
+        digest.update(f"{name}\0{file_sha256(path)}\n".encode("utf-8"))
     return digest.hexdigest()
 
 

@@ -10,7 +10,6 @@ row counts, check results). The manifest goes into the published file itself, as
 """
 from __future__ import annotations
 
-import hashlib
 import importlib.metadata
 import json
 import os
@@ -24,6 +23,7 @@ from pathlib import Path
 
 import duckdb
 
+from orchestration.build_inputs import file_sha256
 from orchestration.holdback import held_back_partitions
 from panel_ingest import paths
 
@@ -116,20 +116,12 @@ def tool_versions() -> dict[str, str]:
     return versions
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1024 * 1024), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def input_files(raw: Path) -> list[dict]:
     """Every file under raw/ with its sha256 (path relative to raw/, sorted), `_truth/` files marked."""
     files = []
     for path in sorted(p for p in Path(raw).rglob("*") if p.is_file()):
         relative = path.relative_to(raw).as_posix()
-        entry = {"path": relative, "sha256": _sha256(path), "bytes": path.stat().st_size}
+        entry = {"path": relative, "sha256": file_sha256(path), "bytes": path.stat().st_size}
         if relative.split("/", 1)[0] == TRUTH_FOLDER:
             entry["truth"] = True
         files.append(entry)
