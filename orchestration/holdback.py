@@ -56,34 +56,53 @@ def _quoted(path: Path) -> str:
     return str(path).replace("'", "''")  # ATTACH takes no parameters; a data root may hold a quote
 
 
-def _delete_partition(con: duckdb.DuckDBPyConnection, kind: str, key: str) -> None:
+def _in_keys(column: str) -> str:
+    return f"CAST({column} AS VARCHAR) IN (SELECT unnest(?::VARCHAR[]))"
+
+
+def _delete_partitions(con: duckdb.DuckDBPyConnection, kind: str, keys: list[str]) -> None:
     from panel_ingest.raw_tables import AUDIT_TABLES, PARTITION_COLUMN, RAW_TABLES_OF, SOURCE_PREFIX
 
     for table in RAW_TABLES_OF[kind]:
-        con.execute(f"DELETE FROM {table} WHERE CAST({PARTITION_COLUMN[kind]} AS VARCHAR) = ?", [key])
+        con.execute(f"DELETE FROM {table} WHERE {_in_keys(PARTITION_COLUMN[kind])}", [keys])
     for table in AUDIT_TABLES:
-        con.execute(f"DELETE FROM {table} WHERE partition_key = ? AND source_file LIKE ?",
-                    [key, SOURCE_PREFIX[kind]])
+        con.execute(f"DELETE FROM {table} WHERE {_in_keys('partition_key')} AND source_file LIKE ?",
+                    [keys, SOURCE_PREFIX[kind]])
 
 
-def _copy_last_good(con: duckdb.DuckDBPyConnection, kind: str, key: str) -> int:
-    """Insert the attached published file's raw and audit rows of the partition; returns the raw rows copied."""
+def _published_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
+    return {f"{schema}.{name}" for schema, name in con.execute(
+        "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = 'published_warehouse'").fetchall()}
+
+
+def _copy_last_good(con: duckdb.DuckDBPyConnection, kind: str, keys: list[str]) -> int:
+    """Insert the attached published file's raw and audit rows of the partitions; returns the raw rows copied."""
     from panel_ingest.raw_tables import AUDIT_TABLES, PARTITION_COLUMN, RAW_TABLES_OF, SOURCE_PREFIX
 
-    present = {f"{schema}.{name}" for schema, name in con.execute(
-        "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = 'published_warehouse'").fetchall()}
+    present = _published_tables(con)
     copied = 0
     for table in RAW_TABLES_OF[kind]:
         if table in present:
-            copied += con.execute(
-                f"INSERT INTO {table} BY NAME SELECT * FROM published_warehouse.{table} "
-                f"WHERE CAST({PARTITION_COLUMN[kind]} AS VARCHAR) = ?", [key]).fetchone()[0]
+            copied += con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM published_warehouse.{table} "
+                                  f"WHERE {_in_keys(PARTITION_COLUMN[kind])}", [keys]).fetchone()[0]
     if copied:
         for table in AUDIT_TABLES:
             if table in present:
                 con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM published_warehouse.{table} "
-                            "WHERE partition_key = ? AND source_file LIKE ?", [key, SOURCE_PREFIX[kind]])
+                            f"WHERE {_in_keys('partition_key')} AND source_file LIKE ?", [keys, SOURCE_PREFIX[kind]])
     return copied
+
+
+def _keys_with_rows(con: duckdb.DuckDBPyConnection, kind: str, keys: list[str]) -> list[str]:
+    """The keys the attached published file holds raw rows of."""
+    from panel_ingest.raw_tables import PARTITION_COLUMN, RAW_TABLES_OF
+
+    column, present = PARTITION_COLUMN[kind], _published_tables(con)
+    selects = [f"SELECT DISTINCT CAST({column} AS VARCHAR) FROM published_warehouse.{table} WHERE {_in_keys(column)}"
+               for table in RAW_TABLES_OF[kind] if table in present]
+    if not selects:
+        return []
+    return sorted(row[0] for row in con.execute(" UNION ".join(selects), [keys] * len(selects)).fetchall())
 
 
 def create_held_back_table(con: duckdb.DuckDBPyConnection) -> None:
@@ -106,8 +125,8 @@ def hold_back(build: Path, published: Path, kind: str, key: str, reason: str,
             con.execute(f"ATTACH '{_quoted(published)}' AS published_warehouse (READ_ONLY)")
         con.execute("BEGIN TRANSACTION")
         try:
-            _delete_partition(con, kind, key)
-            copied = _copy_last_good(con, kind, key) if published.exists() else 0
+            _delete_partitions(con, kind, [key])
+            copied = _copy_last_good(con, kind, [key]) if published.exists() else 0
             held = HeldBack(kind, key, reason, KEPT_LAST_GOOD if copied else LEFT_OUT,
                             release_id if copied else None)
             con.execute(f"DELETE FROM {HELD_BACK_TABLE} WHERE partition_kind = ? AND partition_key = ?", [kind, key])
@@ -122,25 +141,30 @@ def hold_back(build: Path, published: Path, kind: str, key: str, reason: str,
         con.close()
 
 
-def reuse_published(build: Path, published: Path, kind: str, key: str) -> int:
-    """Copy an unchanged partition's raw and audit rows from the published warehouse into `build` instead of
-    ingesting its files again (orchestration.build_inputs says which are unchanged); returns the raw rows
-    copied, 0 (nothing changed in `build`) when the published file holds none, so the caller ingests it."""
+def reuse_published(build: Path, published: Path, kind: str, keys: list[str]) -> list[str]:
+    """Copy unchanged partitions' raw and audit rows from the published warehouse into `build` instead of
+    ingesting their files again (orchestration.build_inputs says which are unchanged), in one transaction;
+    returns the keys copied. A key the published file holds no raw rows of is not copied: the caller
+    ingests it."""
     from panel_ingest.raw_tables import ensure_raw_tables
 
+    if not keys:
+        return []
     con = duckdb.connect(str(build))
     try:
         ensure_raw_tables(con)
         con.execute(f"ATTACH '{_quoted(published)}' AS published_warehouse (READ_ONLY)")
-        con.execute("BEGIN TRANSACTION")
-        try:
-            _delete_partition(con, kind, key)
-            copied = _copy_last_good(con, kind, key)
-            con.execute("COMMIT" if copied else "ROLLBACK")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-        return copied
+        reused = _keys_with_rows(con, kind, keys)
+        if reused:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                _delete_partitions(con, kind, reused)
+                _copy_last_good(con, kind, reused)
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+        return reused
     finally:
         con.close()
 

@@ -273,10 +273,10 @@ def _ingest_build_and_publish(defs: dg.Definitions, instance: dg.DagsterInstance
     for job_name, keys in (("survey_wave_job", waves), ("udi_snapshot_job", snapshots)):
         job = defs.resolve_job_def(job_name)
         kind = KIND_OF_JOB[job_name]
-        for key in keys:
-            if f"{kind}/{key}" in reuse and reuse_published(paths.build_db_path(), paths.published_db_path(), kind, key):
-                result.reused.append(f"{kind}/{key}")
-                continue
+        reused = set(reuse_published(paths.build_db_path(), paths.published_db_path(), kind,
+                                     [key for key in keys if f"{kind}/{key}" in reuse]))
+        result.reused += [f"{kind}/{key}" for key in keys if key in reused]
+        for key in (key for key in keys if key not in reused):
             run, failures = _execute(job, instance, result, partition_key=key)
             log(progress.detail(f"{'ok    ' if run.success else 'FAILED'} {job_name} [{key}]"))
             if failures:

@@ -275,3 +275,22 @@ def test_the_downstream_job_runs_each_dbt_stage_in_one_step():
     assert {"dbt_harmonise", "dbt_analysis", "great_expectations_suites"} <= nodes
     assert not {name for name in nodes if name.startswith(("dbt_", "great_expectations_suites_"))} - {
         "dbt_harmonise", "dbt_analysis"}
+
+
+def test_the_dbt_resource_starts_no_dbt_version_subprocess_and_builds_no_adapter(monkeypatch):
+    """dagster-dbt would run `dbt --version` and build a dbt adapter in-process before each invocation
+    (about 6 s per refresh); the project's resource takes the version of the installed dbt-core instead."""
+    import importlib.metadata
+
+    import dagster_dbt.core.resource as dagster_dbt_resource
+
+    from orchestration.defs.resources import RESOURCES
+
+    def no_subprocess(*args, **kwargs):
+        raise AssertionError(f"subprocess started: {args}")
+
+    monkeypatch.setattr(dagster_dbt_resource, "check_output", no_subprocess)
+    resource = RESOURCES["dbt"].model_copy()
+    assert str(resource._cli_version) == importlib.metadata.version("dbt-core")
+    assert resource._cli_version.major < 2  # dbt Core, not Fusion: dagster-dbt parses its structured logs
+    assert resource._initialize_dbt_core_adapter(["build"]) is None

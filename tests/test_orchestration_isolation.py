@@ -89,6 +89,39 @@ def test_broken_partitions_are_held_back_and_the_rest_is_published(tmp_path):
     assert BROKEN_KNOWN in alerts[0]["summary"] and BROKEN_NEW in alerts[0]["summary"]
 
 
+def test_reusing_unchanged_partitions_copies_each_published_one_once_and_skips_those_it_lacks(tmp_path):
+    from orchestration.holdback import reuse_published
+    from panel_ingest.raw_tables import ensure_raw_tables
+
+    published, build = tmp_path / "warehouse.duckdb", tmp_path / "build.duckdb"
+    con = duckdb.connect(str(published))
+    ensure_raw_tables(con)
+    for day, rows in (("2025-08-05", 2), ("2025-09-05", 1)):
+        source = f"udi/{day}/gyldige_{day}.csv"
+        con.executemany("insert into raw.udi_valid_permits (snapshot_date, source_file, row_number, antall) "
+                        "values (?, ?, ?, 'published')", [(day, source, n) for n in range(1, rows + 1)])
+        con.execute("insert into audit.row_accounting (source_file, partition_key, rows_in) values (?, ?, ?)",
+                    [source, day, rows])
+    con.close()
+    con = duckdb.connect(str(build))
+    ensure_raw_tables(con)
+    con.execute("insert into raw.udi_valid_permits (snapshot_date, source_file, row_number, antall) "
+                "values ('2025-09-05', 'udi/2025-09-05/gyldige_2025-09-05.csv', 1, 'stale')")
+    con.close()
+
+    reused = reuse_published(build, published, "udi", ["2025-08-05", "2025-09-05", "2025-10-05"])
+    assert reused == ["2025-08-05", "2025-09-05"]  # 2025-10-05 is not in the published file: ingest it
+    assert reuse_published(build, published, "udi", []) == []
+    con = duckdb.connect(str(build))
+    try:
+        assert rows_of(con, "select cast(snapshot_date as varchar), count(*), min(antall) from raw.udi_valid_permits "
+                            "group by 1 order by 1") == [("2025-08-05", 2, "published"), ("2025-09-05", 1, "published")]
+        assert rows_of(con, "select partition_key, rows_in from audit.row_accounting order by 1") == [
+            ("2025-08-05", 2), ("2025-09-05", 1)]
+    finally:
+        con.close()
+
+
 def test_hold_back_keeps_the_published_rows_replaces_bad_ones_and_is_cleared_when_good(tmp_path):
     from orchestration.holdback import clear_held_back, held_back_partitions, hold_back
     from panel_ingest.raw_tables import ensure_raw_tables
