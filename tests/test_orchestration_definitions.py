@@ -289,6 +289,8 @@ def test_the_dbt_resource_starts_no_dbt_version_subprocess_and_builds_no_adapter
     def no_subprocess(*args, **kwargs):
         raise AssertionError(f"subprocess started: {args}")
 
+    # the two private dagster-dbt members overridden; an upgrade that renames them would leave the overrides unused
+    assert {"_cli_version", "_initialize_dbt_core_adapter"} <= set(vars(dagster_dbt_resource.DbtCliResource))
     monkeypatch.setattr(dagster_dbt_resource, "check_output", no_subprocess)
     resource = RESOURCES["dbt"].model_copy()
     assert str(resource._cli_version) == importlib.metadata.version("dbt-core")
