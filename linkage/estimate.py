@@ -164,14 +164,21 @@ def _missed_pairs(con, rows: pd.DataFrame, labels: pd.DataFrame) -> pd.DataFrame
             UNION ALL SELECT second, first, match_probability FROM same_person_chance
         )
         SELECT x.wave_id AS wave_from, y.wave_id AS wave_to,
-               sum(x.n * y.n * o.p) AS missed, sum(x.n * y.n * x.n * y.n * o.p * (1 - o.p)) AS missed_variance
+               x.n * y.n * o.p AS missed, x.n * y.n * x.n * y.n * o.p * (1 - o.p) AS missed_variance
         FROM ordered o
         JOIN responses_per_wave x ON x.person_id = o.a
-        JOIN responses_per_wave y ON y.person_id = o.b AND x.wave_number < y.wave_number
-        GROUP BY ALL""").df()
+        JOIN responses_per_wave y ON y.person_id = o.b AND x.wave_number < y.wave_number""").df()
     con.unregister("same_person_chance")
     con.unregister("responses_per_wave")
-    return missed if not missed.empty else empty
+    if missed.empty:
+        return empty
+    return missed.groupby(["wave_from", "wave_to"], as_index=False)[["missed", "missed_variance"]].agg(exact_sum)
+
+
+def exact_sum(values) -> float:
+    """The correctly rounded sum (math.fsum): the same in every run whatever order rows arrive in, where a
+    plain or parallel sum of floats can differ in the last digit between identical refreshes."""
+    return math.fsum(values)
 
 
 def _ratio(numerator: float, denominator: float) -> float | None:
@@ -216,15 +223,15 @@ def estimate_quality(con: duckdb.DuckDBPyConnection, run_id: str, current_counts
     out = []
     for wave_from, wave_to in wave_pairs:
         in_pair = pairs[(pairs.wave_from == wave_from) & (pairs.wave_to == wave_to)]
-        all_tp = (in_pair.p_labelled.sum(), math.sqrt((in_pair.p_labelled * (1 - in_pair.p_labelled)).sum()))
+        all_tp = (exact_sum(in_pair.p_labelled), math.sqrt(exact_sum(in_pair.p_labelled * (1 - in_pair.p_labelled))))
         miss = missed.loc[(wave_from, wave_to)] if (wave_from, wave_to) in missed.index else None
         missed_counts = (float(miss.missed), math.sqrt(miss.missed_variance)) if miss is not None else (0.0, 0.0)
         for method in METHODS:
             chosen = in_pair if method == "all" else in_pair[in_pair.method == method]
             predicted = len(chosen)
-            false = float((1 - chosen.p_labelled).sum())
-            false_model = float((1 - chosen.p_model).sum())
-            variance = float((chosen.p_labelled * (1 - chosen.p_labelled)).sum())
+            false = exact_sum(1 - chosen.p_labelled)
+            false_model = exact_sum(1 - chosen.p_model)
+            variance = exact_sum(chosen.p_labelled * (1 - chosen.p_labelled))
             out.append({
                 "wave_from": wave_from, "wave_to": wave_to, "method": method, "predicted_pairs": predicted,
                 "reviewed_pairs": int(chosen.reviewed.sum()), "expected_false_pairs": false,

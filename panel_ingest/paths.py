@@ -8,6 +8,9 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 CODEBOOK_DIR = DBT_PROJECT_DIR / "seeds" / "codebook"
 REFERENCE_DIR = DBT_PROJECT_DIR / "seeds" / "reference"
+# What dbt parses the project from: a change to any of these files changes the manifest.
+DBT_PARSED_FOLDERS = ("models", "seeds", "macros", "tests", "snapshots")
+DBT_PARSED_FILES = ("dbt_project.yml", "profiles.yml")
 
 
 def data_dir() -> Path:
@@ -38,3 +41,11 @@ def data_docs_dir() -> Path:
 
 def alerts_dir() -> Path:
     return data_dir() / "alerts"
+
+
+def dbt_project_files(project_dir: Path = DBT_PROJECT_DIR) -> list[Path]:
+    """Every file dbt parses the project from, in a stable order (the existing ones)."""
+    files = [project_dir / name for name in DBT_PARSED_FILES if (project_dir / name).is_file()]
+    for folder in DBT_PARSED_FOLDERS:
+        files += sorted(path for path in (project_dir / folder).rglob("*") if path.is_file())
+    return files

@@ -3,10 +3,15 @@ published warehouse: every model, seed and source with its columns and descripti
 
 dbt introspects the database for column types, so it runs against a private copy of the published file: the
 published warehouse is never opened for writing and never locked.
+
+The site shows code and schema, not data: when neither the dbt project, the dbt version, this module nor the
+published tables' columns changed since the last site was generated, the site is kept as it is (a refresh that
+only brings new data saves dbt's start-up, parse and compile of every node).
 """
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 import shutil
@@ -15,9 +20,17 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 
-from panel_ingest.paths import DBT_PROJECT_DIR
+import duckdb
+
+from panel_ingest.paths import DBT_PROJECT_DIR, dbt_project_files
+
+# The environment variables the dbt project reads that change compiled SQL shown in the site.
+SITE_ENVIRONMENT = ("PANEL_MIN_CELL",)
+# Beside dbt's target folder: the fingerprint of the inputs the current site was generated from.
+FINGERPRINT_FILE = "site_inputs.sha256"
 
 # Tables analysts use: every one of their columns must carry a description in the catalogue.
 DOCUMENTED_SCHEMAS = ("marts", "release")
@@ -59,15 +72,69 @@ def _exclusive(folder: Path) -> Iterator[None]:
 
 
 def render_catalogue(published: Path, out_dir: Path) -> CatalogueResult:
-    """Generate the static docs site from a copy of `published` and write it to `out_dir/index.html`."""
+    """Generate the static docs site from a copy of `published` and write it to `out_dir/index.html`, unless
+    the site there was generated from the same inputs (`site_inputs`)."""
     scratch_dir = work_dir(out_dir)
     with _exclusive(scratch_dir):
         database = scratch_dir / "warehouse.duckdb"
         shutil.copyfile(published, database)
         try:
-            return _generate(database, scratch_dir, out_dir)
+            fingerprint = site_inputs(database)
+            kept = _kept_site(scratch_dir, out_dir, fingerprint)
+            if kept is not None:
+                return kept
+            (scratch_dir / FINGERPRINT_FILE).unlink(missing_ok=True)  # a failed generation leaves no stale claim
+            result = _generate(database, scratch_dir, out_dir)
+            (scratch_dir / FINGERPRINT_FILE).write_text(fingerprint, encoding="utf-8")
+            return result
         finally:
             database.unlink(missing_ok=True)  # a copy of the warehouse is not kept beside the catalogue
+
+
+def site_inputs(database: Path) -> str:
+    """sha256 of everything the site is made from: dbt's and dbt-duckdb's versions, this module, every file of
+    the dbt project, the environment it reads, and the name, type and comment of every column in `database`."""
+    digest = hashlib.sha256()
+    for package in ("dbt-core", "dbt-duckdb"):
+        digest.update(f"{package}=={metadata.version(package)}\n".encode())
+    digest.update(Path(__file__).read_bytes())
+    for path in dbt_project_files():
+        digest.update(f"\n{path.relative_to(DBT_PROJECT_DIR)}\n".encode())
+        digest.update(path.read_bytes())
+    for name in SITE_ENVIRONMENT:
+        digest.update(f"\n{name}={os.environ.get(name, '')}".encode())
+    con = duckdb.connect(str(database), read_only=True)
+    try:
+        columns = con.execute("""
+            select schema_name, table_name, column_index, column_name, data_type, comment
+            from duckdb_columns() where database_name = current_database() order by all""").fetchall()
+        tables = con.execute("""
+            select schema_name, table_name, comment from duckdb_tables() where database_name = current_database()
+            union all
+            select schema_name, view_name, comment from duckdb_views()
+            where database_name = current_database() and not internal order by all""").fetchall()
+    finally:
+        con.close()
+    digest.update(repr((columns, tables)).encode())
+    return digest.hexdigest()
+
+
+def _kept_site(scratch_dir: Path, out_dir: Path, fingerprint: str) -> CatalogueResult | None:
+    """The existing site, when it was generated from inputs with this fingerprint and both it and dbt's
+    manifest are still there."""
+    recorded = scratch_dir / FINGERPRINT_FILE
+    page, manifest_path = out_dir / "index.html", scratch_dir / "target" / "manifest.json"
+    if not (recorded.exists() and page.exists() and manifest_path.exists()):
+        return None
+    if recorded.read_text(encoding="utf-8").strip() != fingerprint:
+        return None
+    os.utime(page)  # current for this publication: a refresh compares the page's time with the published file's
+    return _result(page, json.loads(manifest_path.read_text(encoding="utf-8")))
+
+
+def _result(page: Path, manifest: dict) -> CatalogueResult:
+    models = [node for node in manifest["nodes"].values() if node["resource_type"] == "model"]
+    return CatalogueResult(page, len(models), undocumented_columns(manifest))
 
 
 def _generate(database: Path, scratch_dir: Path, out_dir: Path) -> CatalogueResult:
@@ -88,8 +155,7 @@ def _generate(database: Path, scratch_dir: Path, out_dir: Path) -> CatalogueResu
     temporary = destination.with_suffix(".html.tmp")
     temporary.write_text(offline_fixes(static.read_text(encoding="utf-8")), encoding="utf-8")
     os.replace(temporary, destination)
-    models = [node for node in manifest["nodes"].values() if node["resource_type"] == "model"]
-    return CatalogueResult(destination, len(models), undocumented_columns(manifest))
+    return _result(destination, manifest)
 
 
 # dbt's page loads two things that fail from a file: a favicon whose path is a webpack placeholder, and SVG

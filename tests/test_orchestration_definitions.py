@@ -296,3 +296,27 @@ def test_the_dbt_resource_starts_no_dbt_version_subprocess_and_builds_no_adapter
     assert str(resource._cli_version) == importlib.metadata.version("dbt-core")
     assert resource._cli_version.major < 2  # dbt Core, not Fusion: dagster-dbt parses its structured logs
     assert resource._initialize_dbt_core_adapter(["build"]) is None
+
+
+def test_a_dbt_stage_takes_the_newest_parse_another_stage_of_the_data_root_saved(tmp_path):
+    """dbt parses the project fully (about 2.6 s) when a target folder has no parse made for this profile;
+    the second stage of a new data root reuses the first one's."""
+    import os
+
+    from orchestration.defs.resources import PARTIAL_PARSE_FILE, share_partial_parse
+
+    harmonise, analysis = tmp_path / "harmonise", tmp_path / "analysis"
+    assert share_partial_parse(harmonise) is None  # nothing parsed yet: dbt parses
+    harmonise.mkdir()
+    (harmonise / PARTIAL_PARSE_FILE).write_bytes(b"parse 1")
+    os.utime(harmonise / PARTIAL_PARSE_FILE, (1_000, 1_000))
+
+    assert share_partial_parse(analysis) == harmonise / PARTIAL_PARSE_FILE
+    assert (analysis / PARTIAL_PARSE_FILE).read_bytes() == b"parse 1"
+    assert share_partial_parse(analysis) is None  # already as new as any other
+
+    (analysis / PARTIAL_PARSE_FILE).write_bytes(b"parse 2")  # analysis parsed after a model changed
+    os.utime(analysis / PARTIAL_PARSE_FILE, (2_000, 2_000))
+    assert share_partial_parse(harmonise) == analysis / PARTIAL_PARSE_FILE
+    assert (harmonise / PARTIAL_PARSE_FILE).read_bytes() == b"parse 2"
+    assert sorted(path.name for path in harmonise.iterdir()) == [PARTIAL_PARSE_FILE]  # no temporary left

@@ -209,3 +209,11 @@ def test_every_dbt_unit_test_passes_against_the_demo_build(demo_warehouse, tmp_p
     # dbt's summary: `Done. PASS=29 WARN=0 ERROR=0 SKIP=0 NO-OP=0 TOTAL=29` (a failed unit test counts as ERROR)
     assert f"PASS={len(defined)} WARN=0 ERROR=0 SKIP=0" in tested.stdout
     assert f"TOTAL={len(defined)}" in tested.stdout
+
+
+def test_the_cold_refresh_parses_the_dbt_project_fully_at_most_once(demo_warehouse):
+    """Each dbt stage has its own target folder; the second takes the first one's saved parse."""
+    logs = sorted((Path(demo_warehouse) / "logs").glob("refresh-*.log"), key=lambda path: path.stat().st_mtime)
+    cold = logs[0].read_text(encoding="utf-8", errors="replace")
+    assert cold.count("Running dbt command") >= 2
+    assert cold.count("Unable to do partial parsing") <= 1

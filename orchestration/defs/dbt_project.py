@@ -13,11 +13,8 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject
 from dagster._utils import run_with_concurrent_update_guard
 
 from orchestration.defs.owners import ANALYSIS, DBT_GROUP_OWNERS
-from panel_ingest.paths import DBT_PROJECT_DIR
+from panel_ingest.paths import DBT_PROJECT_DIR, dbt_project_files
 
-# The files a manifest is parsed from; if any is newer than the manifest, it is parsed again.
-PARSED_FOLDERS = ("models", "seeds", "macros", "tests", "snapshots")
-PARSED_FILES = ("dbt_project.yml", "profiles.yml")
 
 def dbt_executable() -> str:
     """The `dbt` next to this Python (the project's venv), so nothing depends on an activated PATH."""
@@ -34,10 +31,7 @@ def manifest_is_stale(project: DbtProject = dbt_project) -> bool:
     if not manifest.exists():
         return True
     written = manifest.stat().st_mtime
-    sources = [project.project_dir / name for name in PARSED_FILES]
-    for folder in PARSED_FOLDERS:
-        sources += [p for p in (project.project_dir / folder).rglob("*") if p.is_file()]
-    return any(p.exists() and p.stat().st_mtime > written for p in sources)
+    return any(path.stat().st_mtime > written for path in dbt_project_files(Path(project.project_dir)))
 
 
 def ensure_manifest(project: DbtProject = dbt_project) -> Path:

@@ -17,7 +17,7 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 
 from orchestration.defs.automation import eager_despite_failed_partitions
 from orchestration.defs.dbt_project import DescribedChecksTranslator, dbt_project, ensure_manifest
-from orchestration.defs.resources import dbt_environment, dbt_target_dir
+from orchestration.defs.resources import dbt_environment, dbt_target_dir, share_partial_parse
 
 POOL = "duckdb_build"
 
@@ -90,6 +90,7 @@ def _build(context: AssetExecutionContext, dbt: DbtCliResource, stage: str):
     """`dbt build` of the selected nodes against the build file; events become materialisations and checks."""
     dbt_environment()
     target = Path(dbt_target_dir()) / stage
+    share_partial_parse(target)
     yield from dbt.cli(build_args(), context=context, target_path=target).stream()
 
 
