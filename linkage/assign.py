@@ -16,7 +16,7 @@ import pandas as pd
 
 from linkage.encoding import dice_similarity
 from linkage.model import EVIDENCE_COLUMNS, TYPO_DICE, score_pairs
-from linkage.rules import attributes_compatible, person_id_for, record_sort_key, same_submitter
+from linkage.rules import attributes_compatible, is_missing, person_id_for, record_sort_key, same_submitter
 
 # Posterior probability (match_posteriors) a model link needs.
 MATCH_THRESHOLD = 0.8
@@ -28,7 +28,7 @@ ATTRIBUTES = ("gender", "birth_year", "oblast_iso", "arrival_month", "kommune_co
 
 
 def _present(value) -> bool:
-    return value is not None and not bool(pd.isna(value))
+    return not is_missing(value)
 
 
 @dataclass
@@ -68,15 +68,24 @@ class Entity:
     order: int
     members: list[dict]
     keys: set[str] = field(default_factory=set)
+    # record and attributes, computed for this many members: members are only ever added, so the count
+    # says whether they are current (grouping asks for them tens of thousands of times per wave)
+    _derived: tuple[int, dict, dict] | None = field(default=None, repr=False, compare=False)
+
+    def _current(self) -> tuple[dict, dict]:
+        if self._derived is None or self._derived[0] != len(self.members):
+            ranked = sorted(self.members, key=record_sort_key, reverse=True)
+            attributes = {a: next((m[a] for m in ranked if _present(m[a])), None) for a in ATTRIBUTES}
+            self._derived = (len(self.members), ranked[0], attributes)
+        return self._derived[1], self._derived[2]
 
     @property
     def record(self) -> dict:
-        return max(self.members, key=record_sort_key)
+        return self._current()[0]
 
     @property
     def attributes(self) -> dict:
-        ranked = sorted(self.members, key=record_sort_key, reverse=True)
-        return {a: next((m[a] for m in ranked if _present(m[a])), None) for a in ATTRIBUTES}
+        return dict(self._current()[1])
 
     def addresses(self, column: str) -> list[str]:
         return sorted({m[column] for m in self.members if _present(m[column])})

