@@ -1,10 +1,28 @@
 """The shared base of every raw-layout schema."""
 from __future__ import annotations
 
+import dataclasses
+
 import pandera.pandas as pa
+from pandera.engines import pandas_engine
 
 # Importing registers the custom checks before any model uses them as Field(...) options.
 from validation.schemas import checks  # noqa: F401
+
+
+@pandas_engine.Engine.register_dtype
+@dataclasses.dataclass(frozen=True)
+class Text(pandas_engine.NpString):
+    """pandera's `str` (shown and reported as `str`), answering its type check for a whole column at once.
+
+    pandera checks `str` cell by cell and then formats the (empty) list of failing cells into a message
+    even when every cell passes, which was an eighth of ingest's time. A column that fails is still
+    checked cell by cell, so a failure names its rows as before.
+    """
+
+    def check(self, pandera_dtype, data_container=None):
+        result = super().check(pandera_dtype, data_container)
+        return result if isinstance(result, bool) else bool(result.all())
 
 
 class RawTextModel(pa.DataFrameModel):

@@ -7,6 +7,7 @@ import pandera.pandas as pa
 
 from panel_ingest.codebook import Codebook
 from panel_ingest.pseudonymise import BLOOM_BITS, BLOOM_COLUMN, HASH_COLUMN
+from validation.schemas.base import Text
 
 ID_VALUE_TYPES = {"integer_id", "text_id"}
 EMAIL_HASH_PATTERN = r"^[0-9a-f]{64}$"
@@ -109,7 +110,7 @@ def column_from_codebook(codebook: Codebook, layout: str, row: dict, wave_year: 
     nullable = options.pop("nullable")
     unique = options.pop("unique", False)
     checks = [_check_from_option(name, value) for name, value in options.items()]
-    return pa.Column(str, checks=checks, nullable=nullable, unique=unique, coerce=True, name=row["source_variable"])
+    return pa.Column(Text(), checks=checks, nullable=nullable, unique=unique, coerce=True, name=row["source_variable"])
 
 
 def _one_email_address(pattern: str) -> pa.Check:
@@ -120,6 +121,6 @@ def _one_email_address(pattern: str) -> pa.Check:
 
 def email_columns() -> dict[str, pa.Column]:
     return {
-        HASH_COLUMN: pa.Column(str, _one_email_address(EMAIL_HASH_PATTERN), nullable=True, coerce=True),
-        BLOOM_COLUMN: pa.Column(str, _one_email_address(EMAIL_BLOOM_PATTERN), nullable=True, coerce=True),
+        HASH_COLUMN: pa.Column(Text(), _one_email_address(EMAIL_HASH_PATTERN), nullable=True, coerce=True),
+        BLOOM_COLUMN: pa.Column(Text(), _one_email_address(EMAIL_BLOOM_PATTERN), nullable=True, coerce=True),
     }

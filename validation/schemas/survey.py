@@ -16,7 +16,7 @@ from pandera.typing import Series
 
 from panel_ingest.codebook import Codebook, default_codebook
 from panel_ingest.pseudonymise import BLOOM_COLUMN, HASH_COLUMN
-from validation.schemas.base import RawTextModel
+from validation.schemas.base import RawTextModel, Text
 from validation.schemas.checks import month_numbers
 from validation.schemas.codebook_fields import column_from_codebook, email_bloom_field, email_columns, email_hash_field
 
@@ -30,11 +30,11 @@ EMAIL_CONCEPT = "email"
 class SurveyInvitations(RawTextModel):
     """`invitations.csv` of a wave (`token,email,invited_at,source_wave`), e-mail already pseudonymised."""
 
-    token: Series[str] = pa.Field(str_matches=r"^\s*\S{12}\s*$", unique=True)
-    email_hash: Series[str] = email_hash_field(nullable=False)
-    email_bloom: Series[str] = email_bloom_field(nullable=False)
-    invited_at: Series[str] = pa.Field(str_matches=INVITED_AT)
-    source_wave: Series[str] = pa.Field(str_matches=WAVE_ID)
+    token: Series[Text] = pa.Field(str_matches=r"^\s*\S{12}\s*$", unique=True)
+    email_hash: Series[Text] = email_hash_field(nullable=False)
+    email_bloom: Series[Text] = email_bloom_field(nullable=False)
+    invited_at: Series[Text] = pa.Field(str_matches=INVITED_AT)
+    source_wave: Series[Text] = pa.Field(str_matches=WAVE_ID)
 
 
 INVITATION_COLUMNS = ["token", "email", "invited_at", "source_wave"]

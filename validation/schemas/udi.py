@@ -5,7 +5,7 @@ import pandera.pandas as pa
 from pandera.typing import Series
 
 from panel_ingest.codebook import Codebook, default_codebook
-from validation.schemas.base import RawTextModel
+from validation.schemas.base import RawTextModel, Text
 
 # A count as UDI prints it: digits with a space or no-break space as thousands separator, or `-` (suppressed).
 UDI_NUMBER = r"^([0-9]{1,3}([ \u00a0][0-9]{3})+|[0-9]+|-)$"
@@ -26,30 +26,30 @@ def number_field() -> pa.Field:
 class UdiApplications(RawTextModel):
     """`soknader_<YYYY>.csv`: applications by citizenship and month (months not yet published blank)."""
 
-    statsborgerskap: Series[str] = pa.Field(str_matches=TEXT, unique=True)
-    jan: Series[str] = number_field()
-    feb: Series[str] = number_field()
-    mar: Series[str] = number_field()
-    apr: Series[str] = number_field()
-    mai: Series[str] = number_field()
-    jun: Series[str] = number_field()
-    jul: Series[str] = number_field()
-    aug: Series[str] = number_field()
-    sep: Series[str] = number_field()
-    okt: Series[str] = number_field()
-    nov: Series[str] = number_field()
-    des: Series[str] = number_field()
-    total: Series[str] = number_field()
+    statsborgerskap: Series[Text] = pa.Field(str_matches=TEXT, unique=True)
+    jan: Series[Text] = number_field()
+    feb: Series[Text] = number_field()
+    mar: Series[Text] = number_field()
+    apr: Series[Text] = number_field()
+    mai: Series[Text] = number_field()
+    jun: Series[Text] = number_field()
+    jul: Series[Text] = number_field()
+    aug: Series[Text] = number_field()
+    sep: Series[Text] = number_field()
+    okt: Series[Text] = number_field()
+    nov: Series[Text] = number_field()
+    des: Series[Text] = number_field()
+    total: Series[Text] = number_field()
 
 
 class UdiDecisions(RawTextModel):
     """`vedtak_<YYYY>.csv`: decisions by citizenship and month."""
 
-    statsborgerskap: Series[str] = pa.Field(str_matches=TEXT)
-    maaned: Series[str] = pa.Field(isin=MONTHS)
-    innvilget: Series[str] = number_field()
-    avslag: Series[str] = number_field()
-    henlagt: Series[str] = number_field()
+    statsborgerskap: Series[Text] = pa.Field(str_matches=TEXT)
+    maaned: Series[Text] = pa.Field(isin=MONTHS)
+    innvilget: Series[Text] = number_field()
+    avslag: Series[Text] = number_field()
+    henlagt: Series[Text] = number_field()
 
     class Config:
         unique = ["statsborgerskap", "maaned"]
@@ -61,10 +61,10 @@ class UdiValidPermits(RawTextModel):
     The class accepts any county name in ref_counties; `permits_schema(snapshot_date)` narrows it to the
     counties valid on that date (11 until 2023, 15 from 2024)."""
 
-    fylke: Series[str] = pa.Field(isin=_all_county_names())
-    kjonn: Series[str] = pa.Field(isin=SEXES)
-    aldersgruppe: Series[str] = pa.Field(isin=AGE_GROUPS)
-    antall: Series[str] = number_field()
+    fylke: Series[Text] = pa.Field(isin=_all_county_names())
+    kjonn: Series[Text] = pa.Field(isin=SEXES)
+    aldersgruppe: Series[Text] = pa.Field(isin=AGE_GROUPS)
+    antall: Series[Text] = number_field()
 
     class Config:
         unique = ["fylke", "kjonn", "aldersgruppe"]
