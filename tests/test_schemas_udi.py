@@ -76,3 +76,19 @@ def test_generated_udi_numbers_pass_and_a_decimal_comma_is_caught(frame):
     assert failing_cells(frame, schema) == []
     frame.loc[3, "feb"] = "1,5"
     assert failing_cells(frame, schema) == [(3, "feb")]
+
+
+def test_the_text_type_passes_whole_text_columns_and_still_names_the_cell_that_is_not_text():
+    import pandas as pd
+    import pandera.pandas as pa
+    from pandera.errors import SchemaErrors
+
+    from validation.schemas.base import Text
+
+    schema = pa.DataFrameSchema({"a": pa.Column(Text(), nullable=True)})
+    assert str(Text()) == "str"  # reported as pandera's own str type
+    assert schema.validate(pd.DataFrame({"a": ["x", None, "y"]}, dtype=object)).shape == (3, 1)
+    with pytest.raises(SchemaErrors) as raised:
+        schema.validate(pd.DataFrame({"a": ["x", 3, "y"]}, dtype=object), lazy=True)
+    cases = raised.value.failure_cases
+    assert cases[["index", "column", "check"]].to_dict("records") == [{"index": 1, "column": "a", "check": "dtype('str')"}]
