@@ -31,13 +31,17 @@ def _present(value) -> bool:
     return not is_missing(value)
 
 
+# What the exact step asks of a person's latest record: who, which record, and what rules out a shared address.
+LATEST_COLUMNS = ("person_id", "record_id", "gender", "birth_year")
+
+
 @dataclass
 class History:
     """What earlier waves established: their responses of record and the addresses of each person."""
 
     records: pd.DataFrame  # record_id, person_id, wave_number, attributes, email_hash, email_bloom
     address_persons: dict[str, dict[str, str]]  # email_hash -> {person_id: record_id that gave it}
-    latest: dict[str, dict]  # person_id -> attributes of the person's latest response of record
+    latest: dict[str, dict]  # person_id -> LATEST_COLUMNS of the person's latest response of record
 
     @classmethod
     def from_linked(cls, linked: pd.DataFrame) -> "History":
@@ -53,7 +57,8 @@ class History:
         records["record_id"] = records["wave_id"] + ":" + records["response_id"]
         records["email_hash"] = records["email_hash"].fillna(records["invitation_hash"])
         records["email_bloom"] = records["email_bloom"].fillna(records["invitation_bloom"])
-        latest = {row["person_id"]: row for row in records.to_dict("records")}
+        newest = records.drop_duplicates("person_id", keep="last")[list(LATEST_COLUMNS)]
+        latest = {row["person_id"]: row for row in newest.to_dict("records")}
         return cls(records, address_persons, latest)
 
     @classmethod
@@ -225,13 +230,13 @@ def _bayes_factors(entities: list[Entity], history: History, labels) -> tuple[di
     scored = score_pairs(left, right, labels)
     pairs = scored.pairs.merge(history.records[["record_id", "person_id"]], on="record_id")
     pairs = pairs.sort_values(["log2_bayes_factor", "record_id"], ascending=[False, True])
+    strongest = pairs.drop_duplicates(["entity_id", "person_id"], keep="first")  # a person's best record
     best: dict = {}
     evidence: dict = {}
-    for row in pairs.to_dict("records"):
+    for row in strongest.to_dict("records"):
         key = (int(row["entity_id"]), row["person_id"])
-        if key not in best:
-            best[key] = (float(row["log2_bayes_factor"]), row["record_id"])
-            evidence[key] = {c: row[c] for c in EVIDENCE_COLUMNS}
+        best[key] = (float(row["log2_bayes_factor"]), row["record_id"])
+        evidence[key] = {c: row[c] for c in EVIDENCE_COLUMNS}
     return best, scored.parameters, evidence
 
 
