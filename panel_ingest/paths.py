@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import sys
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -49,3 +51,9 @@ def dbt_project_files(project_dir: Path = DBT_PROJECT_DIR) -> list[Path]:
     for folder in DBT_PARSED_FOLDERS:
         files += sorted(path for path in (project_dir / folder).rglob("*") if path.is_file())
     return files
+
+
+def dbt_executable() -> str:
+    """The `dbt` next to this Python (the project's venv), so nothing depends on an activated PATH."""
+    beside_python = Path(sys.executable).parent / "dbt"
+    return str(beside_python) if beside_python.exists() else (shutil.which("dbt") or "dbt")

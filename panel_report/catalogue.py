@@ -16,7 +16,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -25,7 +24,7 @@ from pathlib import Path
 
 import duckdb
 
-from panel_ingest.paths import DBT_PROJECT_DIR, dbt_project_files
+from panel_ingest.paths import DBT_PROJECT_DIR, dbt_executable, dbt_project_files
 
 # The environment variables the dbt project reads that change compiled SQL shown in the site.
 SITE_ENVIRONMENT = ("PANEL_MIN_CELL",)
@@ -45,11 +44,6 @@ class CatalogueResult:
     path: Path
     models: int
     undocumented: list[str]  # "schema.table.column" of marts/release columns without a description
-
-
-def dbt_executable() -> str:
-    beside_python = Path(sys.executable).parent / "dbt"
-    return str(beside_python) if beside_python.exists() else (shutil.which("dbt") or "dbt")
 
 
 def work_dir(out_dir: Path) -> Path:

@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import re
-import shutil
-import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -13,13 +11,7 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject
 from dagster._utils import run_with_concurrent_update_guard
 
 from orchestration.defs.owners import ANALYSIS, DBT_GROUP_OWNERS
-from panel_ingest.paths import DBT_PROJECT_DIR, dbt_project_files
-
-
-def dbt_executable() -> str:
-    """The `dbt` next to this Python (the project's venv), so nothing depends on an activated PATH."""
-    beside_python = Path(sys.executable).parent / "dbt"
-    return str(beside_python) if beside_python.exists() else (shutil.which("dbt") or "dbt")
+from panel_ingest.paths import DBT_PROJECT_DIR, dbt_executable, dbt_project_files
 
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, target_path=Path("target"))
