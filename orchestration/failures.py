@@ -1,6 +1,7 @@
 """What went wrong in a run, in words: failed steps and failed asset checks, read from the event log."""
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass
 
 import dagster as dg
@@ -54,7 +55,24 @@ def _error_text(error) -> str:
     the cause names the real problem (file, row, column, check)."""
     while error.cause is not None:
         error = error.cause
-    return error.message.strip()
+    return short_dbt_failure(error.message.strip())
+
+
+# dagster-dbt's error for a failed `dbt build`: the whole command (with every selected node), advice
+# about compute logs, then the errors dbt logged, which are the part that says what failed.
+DBT_CLI_FAILURE = re.compile(
+    r"^(?:[\w.]+: )?The dbt CLI process with command\s+`[^`]*`\s+failed with exit code `(?P<code>-?\d+)`\."
+    r"(?:.*?Errors parsed from dbt logs:(?P<errors>.*)|.*)$", re.S)
+
+
+def short_dbt_failure(message: str) -> str:
+    """dagster-dbt's long failure text cut to the exit code and dbt's own error lines; other text unchanged.
+    The failed dbt tests are also their own failed checks, and the whole text stays in the log file."""
+    match = DBT_CLI_FAILURE.match(message)
+    if not match:
+        return message
+    errors = "; ".join(" ".join(line.split()) for line in (match["errors"] or "").splitlines() if line.strip())
+    return f"dbt build exited with code {match['code']}" + (f": {errors}" if errors else "")
 
 
 def _metadata_text(metadata) -> str:

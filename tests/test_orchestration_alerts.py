@@ -104,3 +104,22 @@ def test_a_failed_ingest_run_alert_says_its_partition_is_held_back(tmp_path, mon
     record = json.loads(alert.read_text())
     assert record["job"] == "udi_snapshot_job" and "held back" in record["held_back"]
     assert "snapshot_like:rows_within_tolerance" in record["summary"]
+
+
+def test_a_failed_dbt_build_is_summarised_by_its_exit_code_and_dbt_s_own_errors():
+    from orchestration.failures import short_dbt_failure
+
+    long = ("dagster_dbt.errors.DagsterDbtCliRuntimeError: The dbt CLI process with command\n\n"
+            "`dbt --no-use-colors build --exclude-resource-type unit_test --select " + "x " * 500 + "`\n\n"
+            "failed with exit code `1`. Check the stdout in the Dagster compute logs for the full information "
+            "about the error, or view the dbt debug log: /data/dbt_target/analysis/dbt.log.\n\n"
+            "Errors parsed from dbt logs:\n\n"
+            "Failure in test not_null_persons_person_id (models/marts/_persons.yml)\n\n"
+            "  Got 2 results, configured to fail if != 0")
+    short = short_dbt_failure(long)
+    assert short == ("dbt build exited with code 1: Failure in test not_null_persons_person_id "
+                     "(models/marts/_persons.yml); Got 2 results, configured to fail if != 0")
+    without_errors = long.split("\n\nErrors parsed")[0]
+    assert short_dbt_failure(without_errors) == "dbt build exited with code 1"
+    assert short_dbt_failure("file raw/udi/x.csv row 3 column total: not a count") == \
+        "file raw/udi/x.csv row 3 column total: not a count"
