@@ -320,3 +320,26 @@ def test_a_dbt_stage_takes_the_newest_parse_another_stage_of_the_data_root_saved
     assert share_partial_parse(harmonise) == analysis / PARTIAL_PARSE_FILE
     assert (harmonise / PARTIAL_PARSE_FILE).read_bytes() == b"parse 2"
     assert sorted(path.name for path in harmonise.iterdir()) == [PARTIAL_PARSE_FILE]  # no temporary left
+
+
+def test_dbt_is_pointed_at_the_data_root_s_build_file_without_touching_the_environment(tmp_path, monkeypatch):
+    """The issue asks that no environment variable be mutated to steer dbt: each data root gets its own
+    profiles folder, the project's profile with the build file's path."""
+    import os
+
+    import yaml
+
+    from orchestration.defs.resources import build_profiles_dir
+
+    monkeypatch.setenv("PANEL_DATA_DIR", str(tmp_path / "root"))
+    monkeypatch.delenv("PANEL_BUILD_DB", raising=False)
+    monkeypatch.delenv("DBT_INDIRECT_SELECTION", raising=False)
+    before = dict(os.environ)
+    folder = build_profiles_dir()
+    profiles = yaml.safe_load((folder / "profiles.yml").read_text())
+    output = profiles["panel_warehouse"]["outputs"]["build"]
+    assert output["path"] == str(tmp_path / "root" / "build" / "warehouse.duckdb")
+    assert output["type"] == "duckdb" and profiles["panel_warehouse"]["target"] == "build"
+    assert dict(os.environ) == before
+    written = (folder / "profiles.yml").stat().st_mtime_ns
+    assert build_profiles_dir() == folder and (folder / "profiles.yml").stat().st_mtime_ns == written

@@ -51,15 +51,31 @@ class BuildDatabase(dg.ConfigurableResource):
             con.close()
 
 
-def dbt_environment() -> None:
-    """Point dbt's profile at the build file (`PANEL_BUILD_DB`) of the current data root.
+def build_profiles_dir() -> Path:
+    """A dbt profiles folder for the current data root: the project's `profiles.yml` with every output's
+    `path` set to this root's build file, so dbt is pointed at it without setting `PANEL_BUILD_DB` in the
+    process environment (one code location serves any data root, and a refresh mutates no environment).
 
-    Dagster may run one dbt op in several steps (around the Python assets between them). dbt's default
-    `eager` test selection would then run a test between two models as soon as one of them is built,
-    before the other exists; `buildable` waits until every parent is built or upstream of the step.
+    The file is rewritten only when it changes. (Test selection is set in `dbt_project.yml`: `flags:
+    indirect_selection: buildable`.)
     """
-    os.environ["PANEL_BUILD_DB"] = BuildDatabase().path()
-    os.environ["DBT_INDIRECT_SELECTION"] = "buildable"
+    import yaml
+
+    profiles = yaml.safe_load((paths.DBT_PROJECT_DIR / "profiles.yml").read_text(encoding="utf-8"))
+    build = BuildDatabase().path()
+    for profile in profiles.values():
+        for output in profile["outputs"].values():
+            output["path"] = build
+    folder = paths.data_dir() / "dbt_profiles"
+    folder.mkdir(parents=True, exist_ok=True)
+    text = "# Written by orchestration.defs.resources.build_profiles_dir for this data root; edit dbt_project/profiles.yml.\n"
+    text += yaml.safe_dump(profiles, sort_keys=False)
+    target = folder / "profiles.yml"
+    if not target.exists() or target.read_text(encoding="utf-8") != text:
+        partial = target.with_suffix(".tmp")
+        partial.write_text(text, encoding="utf-8")
+        os.replace(partial, target)
+    return folder
 
 
 def dbt_target_dir() -> str:

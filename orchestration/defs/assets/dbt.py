@@ -17,7 +17,7 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 
 from orchestration.defs.automation import eager_despite_failed_partitions
 from orchestration.defs.dbt_project import DescribedChecksTranslator, dbt_project, ensure_manifest
-from orchestration.defs.resources import dbt_environment, dbt_target_dir, share_partial_parse
+from orchestration.defs.resources import build_profiles_dir, dbt_target_dir, share_partial_parse
 
 POOL = "duckdb_build"
 
@@ -88,10 +88,10 @@ def build_args(environ: Mapping[str, str] | None = None) -> list[str]:
 
 def _build(context: AssetExecutionContext, dbt: DbtCliResource, stage: str):
     """`dbt build` of the selected nodes against the build file; events become materialisations and checks."""
-    dbt_environment()
     target = Path(dbt_target_dir()) / stage
     share_partial_parse(target)
-    yield from dbt.cli(build_args(), context=context, target_path=target).stream()
+    here = dbt.model_copy(update={"profiles_dir": str(build_profiles_dir())})
+    yield from here.cli(build_args(), context=context, target_path=target).stream()
 
 
 @dbt_assets(
