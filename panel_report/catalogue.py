@@ -4,8 +4,8 @@ published warehouse: every model, seed and source with its columns and descripti
 dbt introspects the database for column types, so it runs against a private copy of the published file: the
 published warehouse is never opened for writing and never locked.
 
-The site shows code and schema, not data: when neither the dbt project, the dbt version, this module nor the
-published tables' columns changed since the last site was generated, the site is kept as it is (a refresh that
+The site shows code and schema, not data: when neither the dbt project, the dbt version, this module,
+`PANEL_MIN_CELL` nor the published tables' columns changed since the last site was generated, the site is kept (a refresh that
 only brings new data saves dbt's start-up, parse and compile of every node).
 """
 from __future__ import annotations
