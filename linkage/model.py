@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import duckdb
 import pandas as pd
 from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+from splink.blocking_rule_library import CustomRule
 
 SPLINK_LOGGER_NAMES = ("splink",)
 RANDOM_SEED = 20220601
@@ -94,11 +95,28 @@ def comparisons() -> list[dict]:
     ]
 
 
+def _born_within_a_year_and(*columns: str) -> list:
+    """One rule per birth-year offset (-1, 0, +1) that also asks `columns` to agree: a person's birth
+    year may slip by one between waves (rules.MAX_BIRTH_YEAR_GAP) and never more, and equality joins
+    keep each block small."""
+    agree = " AND ".join(f"l.{c} = r.{c}" for c in columns)
+    return [block_on("birth_year", *columns),
+            CustomRule(f"l.birth_year = r.birth_year + 1 AND {agree}"),
+            CustomRule(f"l.birth_year = r.birth_year - 1 AND {agree}")]
+
+
+# A pair is compared when it shares the typed address, or agrees on all of birth year (within one),
+# gender, oblast and arrival month but one, the municipality standing in for the one that differs.
+# Each block holds only people alike in four attributes, so the pairs compared per record stay a
+# small share of the panel (the former rules on two attributes, e.g. birth year and gender, compared
+# every record with 1% of all earlier records: 2.7 million pairs per wave at scale 10, hundreds of
+# millions at scale 100).
 BLOCKING_RULES = [
-    block_on("birth_year", "gender"),
-    block_on("oblast_iso", "arrival_index"),
     block_on("email_hash"),
-    block_on("birth_year", "arrival_index"),
+    *_born_within_a_year_and("gender", "oblast_iso", "arrival_index"),
+    block_on("birth_year", "gender", "arrival_index", "kommune_code_2024"),  # oblast differs
+    block_on("birth_year", "gender", "oblast_iso", "kommune_code_2024"),  # arrival month differs
+    block_on("birth_year", "oblast_iso", "arrival_index", "kommune_code_2024"),  # gender differs
 ]
 
 
