@@ -1,0 +1,83 @@
+"""The refresh's Dagster instance keeps its event log files open, and stores what the stock storage reads."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from orchestration.event_storage import PooledSqliteEventLogStorage, storage_overrides
+from orchestration.refresh import INSTANCE_CONFIG, refresh_instance
+
+
+@dg.asset
+def numbers() -> None:
+    """Stands in for a panel asset: a materialisation and a passing check are stored per run."""
+
+
+@dg.asset_check(asset=numbers)
+def numbers_are_fine() -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(passed=True)
+
+
+JOB = dg.Definitions(assets=[numbers], asset_checks=[numbers_are_fine],
+                     jobs=[dg.define_asset_job("numbers_job")]).resolve_job_def("numbers_job")
+
+
+@pytest.fixture
+def dagster_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    home = tmp_path / "dagster_home"
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    return home
+
+
+def test_the_refresh_instance_stores_events_that_dagster_s_own_storage_reads(dagster_home: Path):
+    instance = refresh_instance()
+    assert isinstance(instance.event_log_storage, PooledSqliteEventLogStorage)
+    runs = [JOB.execute_in_process(instance=instance).run_id for _ in range(2)]
+    instance.dispose()
+
+    stock = dg.DagsterInstance.get()  # what the webserver and the daemon open: dagster.yaml as written
+    assert type(stock.event_log_storage) is not PooledSqliteEventLogStorage
+    for run_id in runs:
+        assert stock.get_run_by_id(run_id).status == dg.DagsterRunStatus.SUCCESS
+        types = {record.event_log_entry.dagster_event_type for record in stock.get_records_for_run(run_id).records}
+        assert {dg.DagsterEventType.ASSET_MATERIALIZATION, dg.DagsterEventType.ASSET_CHECK_EVALUATION,
+                dg.DagsterEventType.RUN_SUCCESS} <= types
+    check = stock.event_log_storage.get_latest_asset_check_execution_by_key(
+        [dg.AssetCheckKey(dg.AssetKey("numbers"), "numbers_are_fine")])
+    assert check, "the check evaluation reached the cross-run index the UI reads"
+    assert stock.get_latest_materialization_event(dg.AssetKey("numbers")).run_id == runs[-1]
+
+
+def test_a_run_s_file_is_closed_and_checkpointed_when_the_run_ends(dagster_home: Path):
+    instance = refresh_instance()
+    run_id = JOB.execute_in_process(instance=instance).run_id
+    storage = instance.event_log_storage
+    assert run_id not in storage._engines, "the ended run's connection is closed"
+    shard = Path(storage.path_for_shard(run_id))
+    assert shard.exists()
+    wal = shard.with_name(shard.name + "-wal")
+    assert not wal.exists() or wal.stat().st_size == 0, "the run's events are in its database file, not only its log"
+    instance.dispose()
+
+
+def test_a_storage_named_in_dagster_yaml_is_kept(tmp_path: Path):
+    assert storage_overrides(tmp_path, {}) == {"storage": {"custom": {
+        "module": "orchestration.event_storage", "class": "PooledSqliteStorage", "config": {"base_dir": str(tmp_path)}}}}
+    for setting in ("storage", "event_log_storage"):
+        assert storage_overrides(tmp_path, {setting: {"postgres": {}}}) == {}
+
+
+def test_the_refresh_keeps_an_instance_whose_dagster_yaml_names_a_storage(dagster_home: Path):
+    dagster_home.mkdir()
+    config = INSTANCE_CONFIG.read_text(encoding="utf-8")
+    (dagster_home / "dagster.yaml").write_text(
+        config + f"\nstorage:\n  sqlite:\n    base_dir: {dagster_home / 'elsewhere'}\n", encoding="utf-8")
+    instance = refresh_instance()
+    assert type(instance.event_log_storage) is not PooledSqliteEventLogStorage
+    run_id = JOB.execute_in_process(instance=instance).run_id
+    assert (dagster_home / "elsewhere").is_dir() and instance.get_run_by_id(run_id) is not None
+    instance.dispose()
+    shutil.rmtree(dagster_home)
