@@ -26,8 +26,15 @@ RANDOM_SEED = 20220601
 MIN_RECORDS_TO_TRAIN = 200
 # Random pairs for the u probabilities: plenty for seven comparisons, and fast at panel sizes.
 U_SAMPLE_PAIRS = 8e5
-# Pairs below this probability (at the fixed prior below) are not even returned: far too weak to link.
+# Pairs below this probability are not even returned: far too weak to link. Splink's prior is that of
+# one given earlier record (1 / earlier records, `prior_match_probability`), so the floor keeps a pair
+# only if its Bayes factor is at least about a thousandth of the number of earlier records: its posterior
+# in `linkage.assign.match_posteriors` stays below 0.001 pi / (1 - pi) otherwise. A fixed prior kept
+# every pair with a Bayes factor above 0.1, about 6 per record at scale 30 and growing with the panel.
 CANDIDATE_FLOOR = 0.001
+# At most this many scored records per new response, the strongest first: a hard bound on memory
+# whatever the population (scale 30: at most 15 above the floor, 99% of responses 8 or fewer).
+MAX_PAIRS_PER_RESPONSE = 30
 
 # Dice at or above which two encodings are one address mistyped: every typo of the synthetic generator
 # (misspelt domain, dropped or swapped letter) scores >= 0.8, about 0.2% of random address pairs do.
@@ -141,22 +148,25 @@ def _agreement_sql(comparison: dict) -> str:
     return f"CASE {' '.join(branches)} ELSE '{otherwise}' END AS {comparison['output_column_name']}_agreement"
 
 
-def _with_evidence(con: duckdb.DuckDBPyConnection, pairs: pd.DataFrame) -> pd.DataFrame:
-    """Add EVIDENCE_COLUMNS to oriented pairs (entity_id, record_id, ...) from the loaded sides."""
-    if pairs.empty:
-        return pairs.assign(**{c: pd.Series(dtype=object) for c in EVIDENCE_COLUMNS})
-    con.register("scored_pairs", pairs)
+def _strongest_pairs_with_evidence(con: duckdb.DuckDBPyConnection, predictions: str, prior: float) -> pd.DataFrame:
+    """Splink's predictions as (new entity, earlier record) pairs with their log2 Bayes factor and
+    EVIDENCE_COLUMNS, at most MAX_PAIRS_PER_RESPONSE per entity, computed in DuckDB so that only the
+    kept pairs ever reach pandas. Splink chooses which side of a pair is `_l`."""
     levels = ", ".join(_agreement_sql(c) for c in comparisons())
-    dice = _side(DICE_SQL)
-    frame = con.execute(f"""
-        SELECT p.*, round({dice}, 3) AS email_dice, {levels}
-        FROM scored_pairs p
+    return con.execute(f"""
+        WITH oriented AS (
+            SELECT CASE WHEN source_dataset_l = 'new_responses' THEN unique_id_l ELSE unique_id_r END AS entity_id,
+                   CASE WHEN source_dataset_l = 'new_responses' THEN unique_id_r ELSE unique_id_l END AS record_id,
+                   match_weight::DOUBLE - {math.log2(prior / (1 - prior))!r} AS log2_bayes_factor
+            FROM {predictions}
+            QUALIFY row_number() OVER (PARTITION BY entity_id ORDER BY log2_bayes_factor DESC, record_id)
+                    <= {MAX_PAIRS_PER_RESPONSE})
+        SELECT p.entity_id, p.record_id, p.log2_bayes_factor, round({_side(DICE_SQL)}, 3) AS email_dice, {levels}
+        FROM oriented p
         JOIN new_responses l ON l.unique_id = p.entity_id
         JOIN earlier_records r ON r.unique_id = p.record_id
         ORDER BY p.entity_id, p.record_id
     """).df()
-    con.unregister("scored_pairs")
-    return frame
 
 
 @dataclass
@@ -190,9 +200,12 @@ def _load_side(con: duckdb.DuckDBPyConnection, name: str, frame: pd.DataFrame, i
     con.unregister(f"{name}_frame")
 
 
-# Splink's prior only scales every pair alike; the decision uses the Bayes factors (see linkage.assign),
-# so this value just has to keep the candidate floor loose enough.
-PRIOR_MATCH_PROBABILITY = 0.01
+def prior_match_probability(n_earlier_records: int) -> float:
+    """Splink's prior: a new response is one given earlier record. It only scales every pair alike (the
+    decision uses the Bayes factors, see linkage.assign), so it just sets where CANDIDATE_FLOOR cuts."""
+    return 1.0 / max(n_earlier_records, 2)
+
+
 MIN_LABELS_FOR_M = 30
 
 
@@ -265,11 +278,12 @@ def score_pairs(left: pd.DataFrame, right: pd.DataFrame, labels: list[tuple[str,
     # households and regions instead of persons. Few labels keep the priors.
     labels = list(labels)
     trained = {"u": False, "m": len(labels) >= MIN_LABELS_FOR_M, "labels": len(labels)}
+    prior = prior_match_probability(len(right))
     settings = SettingsCreator(
         link_type="link_only",
         comparisons=comparisons_with_labels(con, labels) if trained["m"] else comparisons(),
         blocking_rules_to_generate_predictions=BLOCKING_RULES,
-        probability_two_random_records_match=PRIOR_MATCH_PROBABILITY,
+        probability_two_random_records_match=prior,
         retain_matching_columns=False,
         retain_intermediate_calculation_columns=False,
     )
@@ -278,20 +292,8 @@ def score_pairs(left: pd.DataFrame, right: pd.DataFrame, labels: list[tuple[str,
                     settings, log_level=None)
     trained["u"] = _train_u(linker, len(left), len(right))
     predictions = linker.inference.predict(threshold_match_probability=CANDIDATE_FLOOR)
-    pairs = _orient_pairs(predictions.as_pandas_dataframe(), set(left["entity_id"].astype(str)))
-    pairs = _with_evidence(con, pairs)
+    pairs = _strongest_pairs_with_evidence(con, predictions.physical_name, prior)
     model = linker.misc.save_model_to_json()
     con.close()
     return ScoredPairs(pairs, {"trained": trained, "splink_model": model})
 
-
-def _orient_pairs(pairs: pd.DataFrame, entity_ids: set[str]) -> pd.DataFrame:
-    """Splink chooses which side of a pair is `_l`; return each pair as (new entity, earlier record)."""
-    left_is_new = pairs["unique_id_l"].astype(str).isin(entity_ids)
-    out = pd.DataFrame({
-        "entity_id": pairs["unique_id_l"].where(left_is_new, pairs["unique_id_r"]),
-        "record_id": pairs["unique_id_r"].where(left_is_new, pairs["unique_id_l"]),
-        "log2_bayes_factor": pairs["match_weight"].astype(float) - math.log2(
-            PRIOR_MATCH_PROBABILITY / (1 - PRIOR_MATCH_PROBABILITY)),
-    })
-    return out.reset_index(drop=True)

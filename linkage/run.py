@@ -81,6 +81,8 @@ def _parameters(models: dict) -> dict:
         "typo_dice": assign.TYPO_DICE,
         "max_repeat_gap_days": assign.MAX_REPEAT_GAP.days,
         "candidate_floor": model.CANDIDATE_FLOOR,
+        "candidate_floor_prior": "1 / earlier records",
+        "max_pairs_per_response": model.MAX_PAIRS_PER_RESPONSE,
         "max_birth_year_gap_for_exact_links": MAX_BIRTH_YEAR_GAP,
         "min_records_to_train": model.MIN_RECORDS_TO_TRAIN,
         "m_prior_pairs": model.M_PRIOR_PAIRS,

@@ -67,8 +67,32 @@ def test_every_pair_differing_in_one_stable_attribute_or_sharing_the_address_is_
     db_api, frames = _sides(left, pd.DataFrame(compared_variants + apart))
     settings = SettingsCreator(link_type="link_only", comparisons=model.comparisons(),
                                blocking_rules_to_generate_predictions=model.BLOCKING_RULES,
-                               probability_two_random_records_match=model.PRIOR_MATCH_PROBABILITY)
+                               probability_two_random_records_match=model.prior_match_probability(11))
     pairs = Linker(frames, settings).inference.predict().as_pandas_dataframe()
     compared = set(pairs.unique_id_l) | set(pairs.unique_id_r)
     assert compared - {"e"} == {v["record_id"] for v in compared_variants}
     assert len(pairs) == len(compared_variants)  # each pair once, although several rules hold
+
+
+def test_a_response_keeps_only_its_strongest_pairs_however_many_look_alikes_it_has():
+    left = pd.DataFrame([{"entity_id": "e", **BASE}])
+    look_alikes = [_variant(f"alike{i:03d}", kommune_code_2024="1103", email_bloom="0011001100")
+                   for i in range(model.MAX_PAIRS_PER_RESPONSE + 20)]
+    right = pd.DataFrame([_variant("same_address", email_hash="h-base", email_bloom=BASE["email_bloom"]), *look_alikes])
+    pairs = model.score_pairs(left, right).pairs
+    assert len(pairs) == model.MAX_PAIRS_PER_RESPONSE
+    assert pairs.sort_values("log2_bayes_factor").record_id.iloc[-1] == "same_address"
+    assert set(pairs.email_agreement) == {"same keyed hash", "different"}  # evidence of each kept pair
+
+
+def test_the_candidate_floor_rises_with_the_number_of_earlier_records():
+    # The same weak pair (gender and arrival month agree, little else) is kept against a few earlier
+    # records and dropped against many, where its posterior could never matter.
+    left = pd.DataFrame([{"entity_id": "e", **BASE}])
+    weak = _variant("weak", birth_year=1981, kommune_code_2024="1103", children_in_norway=3, language="ru",
+                    partner_location="ukraine")
+    strangers = [_variant(f"far{i}", birth_year=1950 + i % 20, oblast_iso="UA-05", arrival_month=date(2022, 12, 1))
+                 for i in range(4000)]
+    few = model.score_pairs(left, pd.DataFrame([weak, *strangers[:10]])).pairs
+    many = model.score_pairs(left, pd.DataFrame([weak, *strangers])).pairs
+    assert list(few.record_id) == ["weak"] and many.empty
