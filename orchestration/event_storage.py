@@ -23,7 +23,11 @@ from typing import Any
 
 import sqlalchemy
 from dagster import DagsterEventType
-from dagster._core.storage.event_log.sqlite.sqlite_event_log import SQLITE_BUSY_TIMEOUT_SECONDS, SqliteEventLogStorage
+from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
+    INDEX_SHARD_NAME,
+    SQLITE_BUSY_TIMEOUT_SECONDS,
+    SqliteEventLogStorage,
+)
 from dagster._core.storage.sqlite_storage import DagsterSqliteStorage, _event_logs_directory
 
 RUN_ENDED = frozenset({DagsterEventType.RUN_SUCCESS, DagsterEventType.RUN_FAILURE, DagsterEventType.RUN_CANCELED})
@@ -41,6 +45,7 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
     def __init__(self, base_dir: str, inst_data: Any = None):
         self._engines: dict[str, sqlalchemy.Engine] = {}
         self._engines_lock = threading.Lock()
+        self._tables_present: set[str] = set()
         super().__init__(base_dir, inst_data)
 
     def _engine(self, shard: str) -> sqlalchemy.Engine:
@@ -64,6 +69,18 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
                 self._initialized_dbs.add(shard)
             with engine.connect() as conn, conn.begin():
                 yield conn
+
+    def has_table(self, table_name: str) -> bool:
+        """Asked before storing each asset check event; the stock storage opens a new engine every time.
+        A table, once there, stays (migrations add tables), so only a yes is remembered."""
+        if table_name in self._tables_present:
+            return True
+        engine = self._engine(INDEX_SHARD_NAME)
+        with engine.connect() as conn:
+            present = bool(engine.dialect.has_table(conn, table_name))
+        if present:
+            self._tables_present.add(table_name)
+        return present
 
     def close_shard(self, shard: str) -> None:
         """Close the file's connection (the last one checkpoints it); the next use opens it again."""

@@ -81,3 +81,18 @@ def test_the_refresh_keeps_an_instance_whose_dagster_yaml_names_a_storage(dagste
     assert (dagster_home / "elsewhere").is_dir() and instance.get_run_by_id(run_id) is not None
     instance.dispose()
     shutil.rmtree(dagster_home)
+
+
+def test_a_table_is_looked_up_until_it_is_there_then_remembered(tmp_path: Path):
+    import sqlite3
+
+    storage = PooledSqliteEventLogStorage(str(tmp_path / "runs"))
+    assert storage.has_table("asset_check_executions")
+    assert not storage.has_table("added_by_a_later_migration")
+    with sqlite3.connect(storage.path_for_shard("index")) as con:
+        con.execute("create table added_by_a_later_migration (id integer)")
+    assert storage.has_table("added_by_a_later_migration")
+    with sqlite3.connect(storage.path_for_shard("index")) as con:
+        con.execute("drop table added_by_a_later_migration")
+    assert storage.has_table("added_by_a_later_migration"), "a table seen once is not looked up again"
+    storage.dispose()
