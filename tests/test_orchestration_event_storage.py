@@ -96,3 +96,20 @@ def test_a_table_is_looked_up_until_it_is_there_then_remembered(tmp_path: Path):
         con.execute("drop table added_by_a_later_migration")
     assert storage.has_table("added_by_a_later_migration"), "a table seen once is not looked up again"
     storage.dispose()
+
+
+def test_a_new_run_s_file_is_a_copy_of_an_empty_initialised_one(tmp_path: Path):
+    import sqlite3
+
+    storage = PooledSqliteEventLogStorage(str(tmp_path / "runs"))
+    for run_id in ("first-run", "second-run"):
+        with storage.run_connection(run_id) as conn:
+            assert conn.exec_driver_sql("select count(*) from event_logs").scalar() == 0
+    template = storage._template
+    assert template is not None and template.parent != tmp_path / "runs"
+    assert sorted(storage.get_all_run_ids()) == ["first-run", "second-run"], "nothing else looks like a run"
+    with sqlite3.connect(storage.path_for_shard("second-run")) as con:
+        assert con.execute("pragma journal_mode").fetchone()[0] == "wal"
+        assert con.execute("select count(*) from alembic_version").fetchone()[0] == 1, "stamped like Dagster's own"
+    storage.dispose()
+    assert not template.exists(), "the empty file goes with the storage"
