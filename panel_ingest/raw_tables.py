@@ -53,14 +53,23 @@ RAW_TABLES_OF = {"survey": SURVEY_TABLES, "udi": UDI_TABLES}
 
 def ensure_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
     """Create the `raw` and `audit` schemas and tables if missing, and add columns a build file made by an
-    older version lacks (never drops anything)."""
-    con.execute("CREATE SCHEMA IF NOT EXISTS raw")
-    con.execute("CREATE SCHEMA IF NOT EXISTS audit")
+    older version lacks (never drops anything). Asks the catalogue once and runs only the DDL that is
+    missing: every ingest run calls this, and 84 no-op `ALTER TABLE`s cost more than the question."""
+    present: dict[str, set[str]] = {}
+    for schema, table, column in con.execute(
+            "SELECT schema_name, table_name, column_name FROM duckdb_columns() "
+            "WHERE database_name = current_database() AND schema_name IN ('raw', 'audit')").fetchall():
+        present.setdefault(f"{schema}.{table}", set()).add(column)
+    for schema in ("raw", "audit"):
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
     for table, columns in TABLES.items():
-        body = ", ".join(f'"{name}" {sql_type}' for name, sql_type in columns.items())
-        con.execute(f"CREATE TABLE IF NOT EXISTS {table} ({body})")
+        if table not in present:
+            body = ", ".join(f'"{name}" {sql_type}' for name, sql_type in columns.items())
+            con.execute(f"CREATE TABLE IF NOT EXISTS {table} ({body})")
+            continue
         for name, sql_type in columns.items():
-            con.execute(f'ALTER TABLE {table} ADD COLUMN IF NOT EXISTS "{name}" {sql_type}')
+            if name not in present[table]:
+                con.execute(f'ALTER TABLE {table} ADD COLUMN IF NOT EXISTS "{name}" {sql_type}')
 
 
 @dataclass

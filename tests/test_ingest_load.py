@@ -72,6 +72,27 @@ def test_ensure_raw_tables_creates_every_table_and_is_repeatable(con):
     assert tables == set(TABLES)
 
 
+def test_ensure_raw_tables_adds_what_an_older_build_lacks_whatever_another_attached_file_holds(tmp_path):
+    other = tmp_path / "published.duckdb"
+    with duckdb.connect(str(other)) as published:
+        ensure_raw_tables(published)  # complete tables in another file must not count for this one
+    con = duckdb.connect(str(tmp_path / "build.duckdb"))
+    con.execute(f"ATTACH '{other}' AS published_warehouse (READ_ONLY)")
+    con.execute("CREATE SCHEMA raw")
+    con.execute("CREATE TABLE raw.udi_decisions (snapshot_date DATE, source_file VARCHAR)")
+    con.execute("INSERT INTO raw.udi_decisions VALUES ('2025-09-05', 'udi/2025-09-05/vedtak_2025.csv')")
+    ensure_raw_tables(con)
+    columns = [row[0] for row in con.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE database_name = current_database() "
+        "AND schema_name = 'raw' AND table_name = 'udi_decisions'").fetchall()]
+    assert set(columns) == set(TABLES["raw.udi_decisions"])
+    assert con.execute("SELECT count(*) FROM raw.udi_decisions").fetchone()[0] == 1, "nothing dropped"
+    tables = {f"{s}.{t}" for s, t in con.execute(
+        "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = current_database()").fetchall()}
+    assert set(TABLES) <= tables
+    con.close()
+
+
 def test_every_file_is_accounted_for_and_rows_add_up(con, raw):
     results = ingest_all(con, raw)
     by_file = {r.source_file: r for r in results}
