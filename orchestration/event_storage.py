@@ -1,4 +1,5 @@
-"""Dagster's SQLite event log, with one open connection per database file instead of one per event.
+"""Dagster's SQLite event log and run storage, with one open connection per database file instead of one
+per event.
 
 Dagster's `SqliteEventLogStorage` creates an SQLAlchemy engine for every event it stores and closes it
 afterwards. Closing the last connection to a WAL database checkpoints it, so every event costs an engine,
@@ -7,7 +8,8 @@ stores some 1,500 events (every dbt test is an asset check, planned and then eva
 seconds of each refresh. `PooledSqliteEventLogStorage` keeps one engine (and its pooled connection and
 statement cache) per file and syncs the write-ahead log as SQLite advises for WAL mode
 (`synchronous=NORMAL`: a power cut may lose the last events, never corrupts the file); about 1.2 ms per
-event. A run's file is closed, and so checkpointed, as soon as the run has ended. And a new run's file is
+event. The run storage (`runs.db`: a run's creation, status changes and tags) is kept open the same way.
+A run's file is closed, and so checkpointed, as soon as the run has ended. And a new run's file is
 a copy of an empty one made once per process, instead of being created and stamped by alembic each time
 (about 150 ms for each of a cold refresh's 47 runs).
 
@@ -33,7 +35,8 @@ from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
     SQLITE_BUSY_TIMEOUT_SECONDS,
     SqliteEventLogStorage,
 )
-from dagster._core.storage.sqlite_storage import DagsterSqliteStorage, _event_logs_directory
+from dagster._core.storage.runs.sqlite.sqlite_run_storage import SqliteRunStorage
+from dagster._core.storage.sqlite_storage import DagsterSqliteStorage, _event_logs_directory, _runs_directory
 
 RUN_ENDED = frozenset({DagsterEventType.RUN_SUCCESS, DagsterEventType.RUN_FAILURE, DagsterEventType.RUN_CANCELED})
 # The instance settings that choose a storage; when dagster.yaml names one, the refresh keeps it.
@@ -42,6 +45,15 @@ STORAGE_SETTINGS = ("storage", "run_storage", "event_log_storage", "schedule_sto
 
 def _synchronous_normal(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.execute("PRAGMA synchronous=NORMAL")
+
+
+def kept_engine(conn_string: str) -> sqlalchemy.Engine:
+    """An engine whose pooled connection stays open between uses (a connection is handed to one thread at a
+    time, so it may move between threads)."""
+    engine = sqlalchemy.create_engine(
+        conn_string, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False})
+    sqlalchemy.event.listen(engine, "connect", _synchronous_normal)
+    return engine
 
 
 class PooledSqliteEventLogStorage(SqliteEventLogStorage):
@@ -58,12 +70,7 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
         with self._engines_lock:
             engine = self._engines.get(shard)
             if engine is None:
-                # every use holds the storage's lock, so a connection is never used by two threads at once
-                engine = sqlalchemy.create_engine(
-                    self.conn_string_for_shard(shard),
-                    connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False})
-                sqlalchemy.event.listen(engine, "connect", _synchronous_normal)
-                self._engines[shard] = engine
+                engine = self._engines[shard] = kept_engine(self.conn_string_for_shard(shard))
             return engine
 
     @contextmanager
@@ -132,11 +139,37 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
         super().dispose()
 
 
+class PooledSqliteRunStorage(SqliteRunStorage):
+    """The stock SQLite run storage (same `runs.db`), with a kept engine."""
+
+    def __init__(self, conn_string: str, inst_data: Any = None):
+        super().__init__(conn_string, inst_data)
+        self._engine: sqlalchemy.Engine | None = None
+        self._engine_lock = threading.Lock()
+
+    @contextmanager
+    def connect(self) -> Iterator[sqlalchemy.Connection]:
+        with self._engine_lock:
+            if self._engine is None:
+                self._engine = kept_engine(self._conn_string)
+            engine = self._engine
+        with engine.connect() as conn, conn.begin():
+            yield conn
+
+    def dispose(self) -> None:
+        with self._engine_lock:
+            engine, self._engine = self._engine, None
+        if engine is not None:
+            engine.dispose()
+        super().dispose()
+
+
 class PooledSqliteStorage(DagsterSqliteStorage):
-    """Dagster's default SQLite storage under `base_dir`, with the pooled event log."""
+    """Dagster's default SQLite storage under `base_dir`, with the pooled run storage and event log."""
 
     def __init__(self, base_dir: str, inst_data: Any = None):
         super().__init__(base_dir, inst_data)
+        self._run_storage = PooledSqliteRunStorage.from_local(_runs_directory(base_dir))
         self._event_log_storage = PooledSqliteEventLogStorage(_event_logs_directory(base_dir))
 
     @classmethod

@@ -7,7 +7,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from orchestration.event_storage import PooledSqliteEventLogStorage, storage_overrides
+from orchestration.event_storage import PooledSqliteEventLogStorage, PooledSqliteRunStorage, storage_overrides
 from orchestration.refresh import INSTANCE_CONFIG, refresh_instance
 
 
@@ -35,11 +35,13 @@ def dagster_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_the_refresh_instance_stores_events_that_dagster_s_own_storage_reads(dagster_home: Path):
     instance = refresh_instance()
     assert isinstance(instance.event_log_storage, PooledSqliteEventLogStorage)
+    assert isinstance(instance.run_storage, PooledSqliteRunStorage)
     runs = [JOB.execute_in_process(instance=instance).run_id for _ in range(2)]
     instance.dispose()
 
     stock = dg.DagsterInstance.get()  # what the webserver and the daemon open: dagster.yaml as written
     assert type(stock.event_log_storage) is not PooledSqliteEventLogStorage
+    assert type(stock.run_storage) is not PooledSqliteRunStorage
     for run_id in runs:
         assert stock.get_run_by_id(run_id).status == dg.DagsterRunStatus.SUCCESS
         types = {record.event_log_entry.dagster_event_type for record in stock.get_records_for_run(run_id).records}
