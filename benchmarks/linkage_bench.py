@@ -34,17 +34,18 @@ def run(scale: float, mess: float, seed: int, waves: int = 3) -> dict:
     population = build_population(int(PERSONS_PER_SCALE * scale), seed=seed, mess=mess, waves=waves)
     con = duckdb.connect()
     write_staging(con, population.responses, population.invitations)
+    records, persons = len(population.responses), population.truth.person_id.nunique()
     with tempfile.TemporaryDirectory() as scratch:
         truth = Path(scratch) / "responses.csv"
         population.truth.to_csv(truth, index=False)
+        del population  # linkage reads staging, as in a refresh: the generator's frames need not stay
         rss_before = _peak_rss_mib()
         started = time.perf_counter()
         link_waves(con, truth)
         seconds = time.perf_counter() - started
-    records = len(population.responses)
     estimate = overall_estimate(con)
     return {"scale": scale, "mess": mess, "waves": waves,
-            "estimated_precision": estimate["estimated_precision"], "estimated_recall": estimate["estimated_recall"], "persons": population.truth.person_id.nunique(), "records": records,
+            "estimated_precision": estimate["estimated_precision"], "estimated_recall": estimate["estimated_recall"], "persons": persons, "records": records,
             "seconds": seconds, "records_per_second": records / seconds,
             "peak_rss_before_mib": rss_before, "process_peak_rss_mib": _peak_rss_mib(),
             **{k: overall_quality(con)[k] for k in ("precision", "recall", "f1")}}

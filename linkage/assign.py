@@ -195,7 +195,7 @@ class WaveResult:
     rows: list[dict]
     counts: Counter
     model: dict
-    candidates: list[dict] = field(default_factory=list)  # scored pairs, see candidate_rows
+    candidates: pd.DataFrame = field(default_factory=pd.DataFrame)  # scored pairs, see candidate_rows
 
 
 def _exact_candidates(entity: Entity, history: History, counts: Counter) -> list[Candidate]:
@@ -220,24 +220,29 @@ def _token_labels(exact: list[Candidate], history: History) -> list[tuple[str, s
             for order, ids in sorted(persons.items()) if len(ids) == 1]
 
 
-def _bayes_factors(entities: list[Entity], history: History, labels) -> tuple[dict, dict, dict]:
-    """Best log2 Bayes factor (and its record) per (entity order, person_id), the model used, and the
-    reviewer's evidence (model.EVIDENCE_COLUMNS) of that best pair."""
+# A person's best-scoring record per entity: (entity) order, person_id, record_id, log2_bayes_factor
+# and the reviewer's evidence (model.EVIDENCE_COLUMNS), sorted by order and person.
+STRONGEST_COLUMNS = ("order", "person_id", "record_id", "log2_bayes_factor", *EVIDENCE_COLUMNS)
+
+
+def _bayes_factors(entities: list[Entity], history: History, labels) -> tuple[dict, dict, pd.DataFrame]:
+    """Best log2 Bayes factor (and its record) per (entity order, person_id), the model used, and
+    those best pairs with their evidence as a frame (STRONGEST_COLUMNS): one row per pair, not one dict,
+    so that hundreds of thousands of pairs fit in memory."""
     if history.records.empty:
-        return {}, {"trained": False, "settings": "first wave: nothing to score against"}, {}
+        empty = pd.DataFrame({c: pd.Series(dtype=object) for c in STRONGEST_COLUMNS})
+        return {}, {"trained": False, "settings": "first wave: nothing to score against"}, empty
     left = pd.DataFrame([e.model_row() for e in entities])
     right = history.records[["record_id", *ATTRIBUTES, "email_hash", "email_bloom"]]
     scored = score_pairs(left, right, labels)
     pairs = scored.pairs.merge(history.records[["record_id", "person_id"]], on="record_id")
     pairs = pairs.sort_values(["log2_bayes_factor", "record_id"], ascending=[False, True])
     strongest = pairs.drop_duplicates(["entity_id", "person_id"], keep="first")  # a person's best record
-    best: dict = {}
-    evidence: dict = {}
-    for row in strongest.to_dict("records"):
-        key = (int(row["entity_id"]), row["person_id"])
-        best[key] = (float(row["log2_bayes_factor"]), row["record_id"])
-        evidence[key] = {c: row[c] for c in EVIDENCE_COLUMNS}
-    return best, scored.parameters, evidence
+    strongest = strongest.assign(order=strongest["entity_id"].astype(int)).sort_values(["order", "person_id"])
+    strongest = strongest[list(STRONGEST_COLUMNS)].reset_index(drop=True)
+    best = dict(zip(zip(strongest["order"].tolist(), strongest["person_id"].tolist()),
+                    zip(strongest["log2_bayes_factor"].astype(float).tolist(), strongest["record_id"].tolist())))
+    return best, scored.parameters, strongest
 
 
 def match_posteriors(factors: dict, entity_orders: list[int], n_persons: int) -> tuple[dict, float]:
@@ -304,7 +309,7 @@ def _take(candidates: list[Candidate], link_of: dict, owner: dict, merged_into: 
 
 def _link_entities(entities: list[Entity], history: History, counts: Counter):
     exact = [c for e in entities for c in _exact_candidates(e, history, counts)]
-    factors, model, evidence = _bayes_factors(entities, history, _token_labels(exact, history))
+    factors, model, strongest = _bayes_factors(entities, history, _token_labels(exact, history))
     for candidate in exact:
         candidate.score = factors.get((candidate.entity.order, candidate.person_id), (-1e9, None))[0]
     link_of: dict[int, Candidate] = {}
@@ -324,29 +329,30 @@ def _link_entities(entities: list[Entity], history: History, counts: Counter):
     # For the quality estimate and review: every entity against every person, exact links and persons
     # already taken included (a second submission of one person that was not grouped shows up here).
     unconstrained = posteriors_at_share(factors, list(by_order), len(history.latest), share)
-    candidates = candidate_rows(by_order, factors, posteriors, unconstrained, evidence, link_of)
+    candidates = candidate_rows(by_order, strongest, posteriors, unconstrained, link_of)
     return link_of, merged_into, model, candidates
 
 
-def candidate_rows(by_order: dict, factors: dict, posteriors: dict, unconstrained: dict, evidence: dict,
-                   link_of: dict) -> list[dict]:
-    """Every scored (entity, person) pair: the entity's response of record, the person's best-matching
-    record, the Bayes factor, the posterior the link decision used (NULL when the entity or the person
-    was resolved by an exact link first), the posterior among all the entity's candidates, whether this
-    run linked them, and the reviewer's evidence."""
-    rows = []
-    for (order, person_id), (log2_factor, record_id) in sorted(factors.items()):
-        record = by_order[order].record
-        earlier_wave, earlier_response = record_id.split(":", 1)
-        link = link_of.get(order)
-        rows.append({
-            "wave_id": record["wave_id"], "response_id": record["response_id"], "person_id": person_id,
-            "earlier_wave_id": earlier_wave, "earlier_response_id": earlier_response,
-            "log2_bayes_factor": log2_factor, "match_probability": posteriors.get((order, person_id)),
-            "probability_any_person": unconstrained[(order, person_id)],
-            "is_linked": link is not None and link.person_id == person_id, **evidence[(order, person_id)],
-        })
-    return rows
+def candidate_rows(by_order: dict, strongest: pd.DataFrame, posteriors: dict, unconstrained: dict,
+                   link_of: dict) -> pd.DataFrame:
+    """Every scored (entity, person) pair (`strongest`, STRONGEST_COLUMNS): the entity's response of
+    record, the person's best-matching record, the Bayes factor, the posterior the link decision used
+    (NULL when the entity or the person was resolved by an exact link first), the posterior among all the
+    entity's candidates, whether this run linked them, and the reviewer's evidence."""
+    keys = list(zip(strongest["order"].tolist(), strongest["person_id"].tolist()))
+    records = [by_order[order].record for order, _ in keys]
+    earlier = strongest["record_id"].str.split(":", n=1, expand=True) if keys else pd.DataFrame({0: [], 1: []})
+    linked_person = {order: link.person_id for order, link in link_of.items()}
+    return pd.DataFrame({
+        "wave_id": [r["wave_id"] for r in records], "response_id": [r["response_id"] for r in records],
+        "person_id": strongest["person_id"].tolist(),
+        "earlier_wave_id": earlier[0].tolist(), "earlier_response_id": earlier[1].tolist(),
+        "log2_bayes_factor": strongest["log2_bayes_factor"].astype(float).tolist(),
+        "match_probability": pd.Series([posteriors.get(key) for key in keys], dtype=object),
+        "probability_any_person": [unconstrained[key] for key in keys],
+        "is_linked": [linked_person.get(order) == person_id for order, person_id in keys],
+        **{c: strongest[c].tolist() for c in EVIDENCE_COLUMNS},
+    })
 
 
 def _group_rows(members: list[dict], person_id: str, method: str, linked_to, probability) -> list[dict]:

@@ -103,7 +103,7 @@ def _insert(con, table: str, frame: pd.DataFrame, run_id: str) -> None:
     con.unregister("new_rows_frame")
 
 
-def _write(con, run_id: str, started: datetime, new_rows: pd.DataFrame, candidates: pd.DataFrame,
+def _write(con, run_id: str, started: datetime, new_rows: pd.DataFrame, candidates: list[pd.DataFrame],
            kept_waves: list[str], relinked: list[str], parameters: dict, counts: dict, decisions: list) -> None:
     """Replace every wave not kept with this run's rows, honour the clerical decisions, estimate the
     quality, queue pairs for review and record the run, in one transaction."""
@@ -112,7 +112,8 @@ def _write(con, run_id: str, started: datetime, new_rows: pd.DataFrame, candidat
         for table in ("response_persons", "candidate_pairs"):
             con.execute(f"DELETE FROM linkage.{table} WHERE NOT list_contains(?::VARCHAR[], wave_id)", [kept_waves])
         _insert(con, "response_persons", new_rows, run_id)
-        _insert(con, "candidate_pairs", candidates, run_id)
+        for wave_candidates in candidates:  # wave by wave: one wave's pairs in object form at a time
+            _insert(con, "candidate_pairs", wave_candidates, run_id)
         parameters["review_decisions"] = apply_decisions(con, decisions, run_id)
         parameters["exact_link_error"] = write_estimates(con, run_id, counts)
         parameters["review_queue_pairs"] = review.write_review_queue(con, run_id, assign.MATCH_THRESHOLD)
@@ -152,7 +153,7 @@ def link_waves(con: duckdb.DuckDBPyConnection, truth_csv=None, decisions_csv=Non
         result = link_wave(wave_responses, history)
         rows = pd.DataFrame(result.rows, columns=list(ASSIGNMENT_COLUMNS))
         new_rows.append(rows)
-        new_candidates.append(pd.DataFrame(result.candidates, columns=list(CANDIDATE_COLUMNS)))
+        new_candidates.append(result.candidates.reindex(columns=list(CANDIDATE_COLUMNS)))
         models[wave_id], counts[wave_id] = result.model, dict(sorted(result.counts.items()))
         wave_linked = wave_responses.merge(rows, on=["wave_id", "wave_number", "response_id"])
         linked = wave_linked if linked is None else _stack([linked, wave_linked])
@@ -160,8 +161,7 @@ def link_waves(con: duckdb.DuckDBPyConnection, truth_csv=None, decisions_csv=Non
     relinked = list(models)
     parameters = _parameters(models)
     all_rows = _stack(new_rows) if new_rows else pd.DataFrame(columns=list(ASSIGNMENT_COLUMNS))
-    all_candidates = _stack(new_candidates) if new_candidates else pd.DataFrame(columns=list(CANDIDATE_COLUMNS))
-    _write(con, run_id, started, all_rows, all_candidates, kept_waves, relinked, parameters, counts, decisions)
+    _write(con, run_id, started, all_rows, new_candidates, kept_waves, relinked, parameters, counts, decisions)
     return _metadata(con, run_id, relinked, counts, parameters, truth_rows)
 
 

@@ -49,7 +49,10 @@ def test_estimated_precision_and_recall_are_within_one_point_of_the_truth(linked
 def test_match_probabilities_are_calibrated_per_decile(linked, scenario):
     table = calibration_by_decile(linked(scenario))
     judged = [row for row in table if row["pairs"] >= ENOUGH_PAIRS]
-    assert len(judged) >= 2, table  # at least the lowest and the highest decile hold enough pairs
+    # The highest decile always holds enough pairs. The lowest held 41-90 until the blocking rules
+    # compared pairs alike in four attributes rather than two: the weak pairs that filled it (nearly all
+    # different persons) are no longer scored, 7-12 remain, too few to judge.
+    assert any(row["decile"] == 9 for row in judged), table
     for row in judged:
         low, high = row["decile"] / 10, (row["decile"] + 1) / 10
         assert low <= row["share_true"] <= high, (scenario, row, table)
