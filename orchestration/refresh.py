@@ -43,7 +43,7 @@ from dagster._core.events import DagsterEventType
 from dagster._core.instance.ref import InstanceRef
 
 from orchestration.defs.partitions import SURVEY_WAVE_PARTITIONS, UDI_SNAPSHOT_PARTITIONS
-from orchestration.event_storage import storage_overrides
+from orchestration.instance import refresh_overrides
 from orchestration.failures import Failure, run_failures
 from orchestration import build_inputs
 from orchestration.holdback import KIND_OF_JOB, HeldBack, hold_back, reuse_published
@@ -87,8 +87,8 @@ INSTANCE_CONFIG = Path(__file__).with_name("dagster.yaml")
 
 def refresh_instance() -> dg.DagsterInstance:
     """The persistent instance in `$DAGSTER_HOME` when set (created with the project's dagster.yaml if
-    new), else an ephemeral one. Its event log keeps its files open (orchestration.event_storage) unless
-    dagster.yaml names another storage."""
+    new), else an ephemeral one. Its storage keeps its files open and it captures no compute logs (the
+    refresh's output goes to its log file), unless dagster.yaml chooses otherwise (orchestration.instance)."""
     home = os.environ.get("DAGSTER_HOME", "").strip()
     if not home:
         return dg.DagsterInstance.ephemeral()
@@ -97,7 +97,7 @@ def refresh_instance() -> dg.DagsterInstance:
     if not config_file.exists():
         shutil.copy(INSTANCE_CONFIG, config_file)
     config = yaml.safe_load(config_file.read_text(encoding="utf-8")) or {}
-    ref = InstanceRef.from_dir(home, overrides=storage_overrides(Path(home), config))
+    ref = InstanceRef.from_dir(home, overrides=refresh_overrides(Path(home), config))
     return dg.DagsterInstance.from_ref(ref)
 
 

@@ -13,9 +13,13 @@ A run's file is closed, and so checkpointed, as soon as the run has ended. And a
 a copy of an empty one made once per process, instead of being created and stamped by alembic each time
 (about 150 ms for each of a cold refresh's 47 runs).
 
-Only `make refresh` uses it (`refresh_instance`, through `storage_overrides`): the webserver and the daemon
-keep Dagster's default storage, whose per-event checkpoint is what the UI's live view of a running run
-watches for. The UI shows a refresh's runs once each has ended.
+The refresh's instance also captures no compute logs: Dagster would start a `tail` and a Python watcher
+process per run to copy each step's stdout and stderr into `dagster_home`, while the refresh already sends
+all of its output (dbt's included) to its own log file under `logs/`.
+
+Only `make refresh` uses these (`refresh_instance`, through `refresh_overrides`): the webserver and the
+daemon keep Dagster's defaults, whose per-event checkpoint is what the UI's live view of a running run
+watches for. The UI shows a refresh's runs once each has ended; their stdout and stderr are in the log file.
 """
 from __future__ import annotations
 
@@ -41,6 +45,8 @@ from dagster._core.storage.sqlite_storage import DagsterSqliteStorage, _event_lo
 RUN_ENDED = frozenset({DagsterEventType.RUN_SUCCESS, DagsterEventType.RUN_FAILURE, DagsterEventType.RUN_CANCELED})
 # The instance settings that choose a storage; when dagster.yaml names one, the refresh keeps it.
 STORAGE_SETTINGS = ("storage", "run_storage", "event_log_storage", "schedule_storage")
+COMPUTE_LOGS_SETTING = "compute_logs"
+NO_COMPUTE_LOGS = {"module": "dagster._core.storage.noop_compute_log_manager", "class": "NoOpComputeLogManager"}
 
 
 def _synchronous_normal(dbapi_connection: Any, _record: Any) -> None:
@@ -177,9 +183,13 @@ class PooledSqliteStorage(DagsterSqliteStorage):
         return cls.from_local(inst_data=inst_data, **config_value)  # the parent's names its own class
 
 
-def storage_overrides(home: Path, config: Mapping[str, Any]) -> dict:
-    """Instance overrides that put the pooled storage under `home`, unless dagster.yaml chose a storage."""
-    if any(setting in config for setting in STORAGE_SETTINGS):
-        return {}
-    return {"storage": {"custom": {"module": __name__, "class": PooledSqliteStorage.__name__,
-                                   "config": {"base_dir": str(home)}}}}
+def refresh_overrides(home: Path, config: Mapping[str, Any]) -> dict:
+    """Instance overrides for the refresh: the pooled storage under `home` and no compute logs, each unless
+    dagster.yaml (`config`) chose its own."""
+    overrides: dict = {}
+    if not any(setting in config for setting in STORAGE_SETTINGS):
+        overrides["storage"] = {"custom": {"module": __name__, "class": PooledSqliteStorage.__name__,
+                                           "config": {"base_dir": str(home)}}}
+    if COMPUTE_LOGS_SETTING not in config:
+        overrides[COMPUTE_LOGS_SETTING] = dict(NO_COMPUTE_LOGS)
+    return overrides

@@ -1,4 +1,4 @@
-"""The refresh's Dagster instance keeps its event log files open, and stores what the stock storage reads."""
+"""The refresh's Dagster instance: storage kept open that Dagster's own reads, and no compute log capture."""
 from __future__ import annotations
 
 import shutil
@@ -7,7 +7,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from orchestration.event_storage import PooledSqliteEventLogStorage, PooledSqliteRunStorage, storage_overrides
+from orchestration.instance import PooledSqliteEventLogStorage, PooledSqliteRunStorage, refresh_overrides
 from orchestration.refresh import INSTANCE_CONFIG, refresh_instance
 
 
@@ -65,11 +65,24 @@ def test_a_run_s_file_is_closed_and_checkpointed_when_the_run_ends(dagster_home:
     instance.dispose()
 
 
-def test_a_storage_named_in_dagster_yaml_is_kept(tmp_path: Path):
-    assert storage_overrides(tmp_path, {}) == {"storage": {"custom": {
-        "module": "orchestration.event_storage", "class": "PooledSqliteStorage", "config": {"base_dir": str(tmp_path)}}}}
+def test_a_storage_or_compute_log_manager_named_in_dagster_yaml_is_kept(tmp_path: Path):
+    pooled = {"custom": {"module": "orchestration.instance", "class": "PooledSqliteStorage",
+                         "config": {"base_dir": str(tmp_path)}}}
+    no_logs = {"module": "dagster._core.storage.noop_compute_log_manager", "class": "NoOpComputeLogManager"}
+    assert refresh_overrides(tmp_path, {}) == {"storage": pooled, "compute_logs": no_logs}
     for setting in ("storage", "event_log_storage"):
-        assert storage_overrides(tmp_path, {setting: {"postgres": {}}}) == {}
+        assert refresh_overrides(tmp_path, {setting: {"postgres": {}}}) == {"compute_logs": no_logs}
+    assert refresh_overrides(tmp_path, {"compute_logs": {"module": "x", "class": "Y"}}) == {"storage": pooled}
+
+
+def test_the_refresh_s_runs_capture_no_compute_logs(dagster_home: Path):
+    from dagster._core.storage.noop_compute_log_manager import NoOpComputeLogManager
+
+    instance = refresh_instance()
+    assert isinstance(instance.compute_log_manager, NoOpComputeLogManager)
+    JOB.execute_in_process(instance=instance)
+    assert not (dagster_home / "storage").exists(), "no step output copied under dagster_home"
+    instance.dispose()
 
 
 def test_the_refresh_keeps_an_instance_whose_dagster_yaml_names_a_storage(dagster_home: Path):
