@@ -35,6 +35,9 @@ CANDIDATE_FLOOR = 0.001
 # At most this many scored records per new response, the strongest first: a hard bound on memory
 # whatever the population (scale 30: at most 15 above the floor, 99% of responses 8 or fewer).
 MAX_PAIRS_PER_RESPONSE = 30
+# New responses per Splink prediction chunk: each chunk's blocked pairs are dropped before the next
+# is blocked, so DuckDB never holds more than about this many responses' pairs (scale 100: 4 chunks).
+RESPONSES_PER_CHUNK = 40_000
 
 # Dice at or above which two encodings are one address mistyped: every typo of the synthetic generator
 # (misspelt domain, dropped or swapped letter) scores >= 0.8, about 0.2% of random address pairs do.
@@ -146,6 +149,23 @@ def _agreement_sql(comparison: dict) -> str:
     otherwise = next(level["label_for_charts"] for level in comparison["comparison_levels"]
                      if level["sql_condition"] == "ELSE")
     return f"CASE {' '.join(branches)} ELSE '{otherwise}' END AS {comparison['output_column_name']}_agreement"
+
+
+def _predict_in_chunks(con: duckdb.DuckDBPyConnection, linker: Linker, chunks: int) -> str:
+    """Splink's predictions above CANDIDATE_FLOOR, chunk by chunk (Splink splits one side by a hash of
+    the id), into one table whose name is returned; each chunk's blocked pairs and predictions are
+    dropped once copied."""
+    con.execute("CREATE OR REPLACE TABLE candidate_predictions (unique_id_l VARCHAR, unique_id_r VARCHAR, "
+                "source_dataset_l VARCHAR, match_weight DOUBLE)")
+    for chunk in range(1, chunks + 1):
+        blocked = linker.inference.compute_blocked_pairs_for_predict_chunk(left_chunk=(chunk, chunks))
+        predictions = linker.inference.predict_chunk(left_chunk=(chunk, chunks),
+                                                     threshold_match_probability=CANDIDATE_FLOOR)
+        con.execute(f"""INSERT INTO candidate_predictions
+                        SELECT unique_id_l, unique_id_r, source_dataset_l, match_weight FROM {predictions.physical_name}""")
+        predictions.drop_table_from_database_and_remove_from_cache()
+        blocked.drop_table_from_database_and_remove_from_cache()
+    return "candidate_predictions"
 
 
 def _strongest_pairs_with_evidence(con: duckdb.DuckDBPyConnection, predictions: str, prior: float) -> pd.DataFrame:
@@ -291,8 +311,8 @@ def score_pairs(left: pd.DataFrame, right: pd.DataFrame, labels: list[tuple[str,
                      db_api.register("earlier_records", dataset_display_name="earlier_records")],
                     settings, log_level=None)
     trained["u"] = _train_u(linker, len(left), len(right))
-    predictions = linker.inference.predict(threshold_match_probability=CANDIDATE_FLOOR)
-    pairs = _strongest_pairs_with_evidence(con, predictions.physical_name, prior)
+    predictions = _predict_in_chunks(con, linker, math.ceil(len(left) / RESPONSES_PER_CHUNK))
+    pairs = _strongest_pairs_with_evidence(con, predictions, prior)
     model = linker.misc.save_model_to_json()
     con.close()
     return ScoredPairs(pairs, {"trained": trained, "splink_model": model})

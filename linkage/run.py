@@ -97,8 +97,12 @@ def _parameters(models: dict) -> dict:
 def _insert(con, table: str, frame: pd.DataFrame, run_id: str) -> None:
     if frame.empty:
         return
-    frame = frame.assign(linkage_run_id=run_id).astype(object)
-    con.register("new_rows_frame", frame.where(frame.notna(), None))
+    frame = frame.assign(linkage_run_id=run_id)
+    # Missing text is None for DuckDB (NaN in a float column is NULL already); only text columns are
+    # copied, so a wave's hundreds of thousands of candidate pairs are not boxed cell by cell.
+    text = frame.columns[frame.dtypes == object]
+    frame[text] = frame[text].where(frame[text].notna(), None)
+    con.register("new_rows_frame", frame)
     con.execute(f"INSERT INTO linkage.{table} BY NAME SELECT * FROM new_rows_frame")
     con.unregister("new_rows_frame")
 

@@ -96,3 +96,13 @@ def test_the_candidate_floor_rises_with_the_number_of_earlier_records():
     few = model.score_pairs(left, pd.DataFrame([weak, *strangers[:10]])).pairs
     many = model.score_pairs(left, pd.DataFrame([weak, *strangers])).pairs
     assert list(few.record_id) == ["weak"] and many.empty
+
+
+def test_scoring_in_chunks_finds_exactly_the_pairs_of_one_pass(monkeypatch):
+    rng = random.Random(8)
+    left, right = _skewed(600, "entity_id", rng), _skewed(600, "record_id", rng)
+    whole = model.score_pairs(left, right).pairs
+    monkeypatch.setattr(model, "RESPONSES_PER_CHUNK", 100)  # six chunks
+    chunked = model.score_pairs(left, right).pairs
+    assert len(whole) > 100
+    pd.testing.assert_frame_equal(whole, chunked)
