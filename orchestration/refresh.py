@@ -11,7 +11,8 @@ Exit status: 0 everything built, every blocking check passed and the warehouse w
 Nothing is rebuilt when no input changed since the published release (same raw files, code, key and
 settings; orchestration.build_inputs): the refresh says so and exits 0. Otherwise every changed partition is
 ingested (one run each) before anything is decided, so every broken file is reported; an unchanged one is
-copied from the published warehouse instead. `PANEL_REFRESH_FULL=1` (`make refresh FULL=1`) rebuilds all.
+copied from the published warehouse instead, and when every wave (or every UDI snapshot) was, so is what
+only they feed (orchestration.unchanged). `PANEL_REFRESH_FULL=1` (`make refresh FULL=1`) rebuilds all.
 A partition whose ingest step or blocking ingest check failed is held back (orchestration.holdback): its
 rows in the new build are those of the published warehouse, or none if it never loaded good; the rest
 builds, is checked and published as usual, and the held-back partitions are named in the console summary,
@@ -48,7 +49,7 @@ from orchestration.failures import Failure, run_failures
 from orchestration import build_inputs
 from orchestration.holdback import KIND_OF_JOB, HeldBack, hold_back, reuse_published
 from orchestration.exports import exports_dir
-from orchestration import progress
+from orchestration import progress, unchanged
 from orchestration.publish import remove_stale_staging
 from orchestration.releases import published_build_inputs, published_release_id, releases_dir
 from linkage.schema import carry_over_assignments
@@ -58,6 +59,7 @@ from panel_ingest.discover import find_survey_waves, find_udi_snapshots
 from panel_ingest.secrets import KeyInsideDataRootError, MissingHmacKeyError, load_hmac_key
 
 EXIT_OK, EXIT_FAILED, EXIT_CANNOT_START, EXIT_HELD_BACK = 0, 1, 2, 3
+INGEST_ASSET_OF_KIND = {"survey": "survey_wave", "udi": "udi_snapshot"}
 
 
 class RefreshCannotStart(RuntimeError):
@@ -251,7 +253,8 @@ def refresh(instance: dg.DagsterInstance | None = None, log=print) -> RefreshRes
 
         register_partitions(instance, paths.raw_dir())
         reuse = build_inputs.reusable_partitions(inputs, before, held_back)
-        return _build_and_publish(defs, instance, waves, snapshots, log, inputs, reuse)
+        return _build_and_publish(defs, instance, waves, snapshots, log, inputs, reuse,
+                                  before.get("partitions", {}) if reuse else {})
 
 
 def published_outputs_current() -> bool:
@@ -264,18 +267,19 @@ def published_outputs_current() -> bool:
 
 
 def _build_and_publish(defs: dg.Definitions, instance: dg.DagsterInstance, waves: list[str], snapshots: list[str],
-                       log, inputs: dict | None = None, reuse: set[str] = frozenset()) -> RefreshResult:
+                       log, inputs: dict | None = None, reuse: set[str] = frozenset(),
+                       published_partitions: dict | None = None) -> RefreshResult:
     build = paths.build_db_path()
     start_fresh_build(build)
     build_inputs.write_sidecar(build, inputs or {})
     try:
-        return _ingest_build_and_publish(defs, instance, waves, snapshots, log, reuse)
+        return _ingest_build_and_publish(defs, instance, waves, snapshots, log, reuse, published_partitions or {})
     finally:
         build_inputs.sidecar_path(build).unlink(missing_ok=True)  # never left for a later (daemon) build
 
 
 def _ingest_build_and_publish(defs: dg.Definitions, instance: dg.DagsterInstance, waves: list[str],
-                              snapshots: list[str], log, reuse: set[str]) -> RefreshResult:
+                              snapshots: list[str], log, reuse: set[str], published_partitions: dict) -> RefreshResult:
     result = RefreshResult()
     for job_name, keys in (("survey_wave_job", waves), ("udi_snapshot_job", snapshots)):
         job = defs.resolve_job_def(job_name)
@@ -295,7 +299,8 @@ def _ingest_build_and_publish(defs: dg.Definitions, instance: dg.DagsterInstance
     if result.reused:
         log(f"reused {len(result.reused)} unchanged partition(s) from the published warehouse instead of ingesting "
             "them again")
-    run, _ = _execute(defs.resolve_job_def("downstream_job"), instance, result)
+    selection = _skip_what_only_unchanged_sources_feed(defs, waves, snapshots, published_partitions, result, log)
+    run, _ = _execute(defs.resolve_job_def("downstream_job"), instance, result, asset_selection=selection)
     # published even if a step after the publication (report, catalogue) failed: the report must say so
     result.published = any(
         event.asset_key == dg.AssetKey("published_warehouse") for event in run.get_asset_materialization_events()
@@ -303,6 +308,28 @@ def _ingest_build_and_publish(defs: dg.Definitions, instance: dg.DagsterInstance
     log(progress.detail(f"{'ok    ' if run.success else 'FAILED'} downstream_job (dbt, linkage, weights, checks, "
                         "publication)"))
     return result
+
+
+def _skip_what_only_unchanged_sources_feed(defs: dg.Definitions, waves: list[str], snapshots: list[str],
+                                           published_partitions: dict, result: RefreshResult, log) -> list | None:
+    """When the waves (or the UDI snapshots) are all as published, copy what only they feed from the published
+    file and return the assets left to build (orchestration.unchanged); None builds everything."""
+    if not published_partitions or result.held_back:
+        return None
+    from orchestration.defs.assets.dbt import dbt_analysis, dbt_harmonise
+    from orchestration.defs.jobs import DOWNSTREAM_SELECTION
+
+    same = unchanged.unchanged_kinds({"survey": waves, "udi": snapshots}, published_partitions, result.reused)
+    changed = [dg.AssetKey(asset) for kind, asset in INGEST_ASSET_OF_KIND.items() if kind not in same]
+    graph = defs.resolve_asset_graph()
+    plan = unchanged.plan(defs, DOWNSTREAM_SELECTION.resolve(graph), changed,
+                          set(dbt_harmonise.keys) | set(dbt_analysis.keys))
+    if plan is None or unchanged.missing_from_published(paths.published_db_path(), plan):
+        return None
+    unchanged.copy_published(paths.build_db_path(), paths.published_db_path(), plan)
+    log(f"copied what only unchanged sources feed from the published warehouse ({plan.describe()}) instead of "
+        "building it again")
+    return plan.selection
 
 
 def report(result: RefreshResult, out=print) -> int:

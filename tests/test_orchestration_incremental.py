@@ -11,7 +11,7 @@ import pytest
 
 from orchestration import build_inputs
 from tests.conftest import copy_data_dir, generate_raw, refresh_subprocess
-from tests.warehouse_content import content_fingerprints
+from tests.warehouse_content import catalogue, content_fingerprints
 
 KEY = b"a-test-key-0123456789"
 
@@ -193,6 +193,8 @@ def test_a_new_snapshot_reuses_every_unchanged_partition_and_publishes_what_a_fu
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     unchanged = len(inputs_before["partitions"])
     assert f"reused {unchanged} unchanged partition(s)" in result.stdout
+    assert "copied what only unchanged sources feed from the published warehouse" in result.stdout, \
+        "every wave is as published: linkage and the survey staging are copied, not rebuilt"
     release_after, inputs_after = newest_release(data_dir)
     assert release_after != release_before
     assert set(inputs_after["partitions"]) - set(inputs_before["partitions"]) == {f"udi/{newest.name}"}
@@ -204,3 +206,36 @@ def test_a_new_snapshot_reuses_every_unchanged_partition_and_publishes_what_a_fu
     full_content = content_fingerprints(full / "warehouse.duckdb")
     assert {name for name in full_content if incremental_content.get(name) != full_content[name]} == set()
     assert incremental_content.keys() == full_content.keys()
+    assert_same_catalogue(data_dir / "warehouse.duckdb", full / "warehouse.duckdb")
+
+
+def assert_same_catalogue(incremental_file: Path, full_file: Path) -> None:
+    """Copied relations keep their kind, comments, column types and constraints."""
+    incremental_catalogue, full_catalogue = catalogue(incremental_file), catalogue(full_file)
+    assert {name for name in full_catalogue.keys() | incremental_catalogue.keys()
+            if incremental_catalogue.get(name) != full_catalogue.get(name)} == set()
+
+
+@pytest.mark.end_to_end
+def test_a_changed_wave_copies_the_udi_side_and_publishes_what_a_full_rebuild_would(first_publication, tmp_path):
+    data_dir = copy_data_dir(first_publication[0], tmp_path / "changed")
+    _, inputs_before = newest_release(data_dir)
+    wave = sorted((data_dir / "raw" / "survey").iterdir())[0]
+    responses = wave / "responses.csv"
+    assert responses.exists(), "the generator writes the first wave as CSV"
+    lines = responses.read_bytes().splitlines(keepends=True)
+    responses.write_bytes(b"".join(lines[:-1]))  # the provider re-delivers the wave without its last respondent
+    full = copy_data_dir(data_dir, tmp_path / "full")
+
+    result = incremental(data_dir)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert f"reused {len(inputs_before['partitions']) - 1} unchanged partition(s)" in result.stdout
+    assert "copied what only unchanged sources feed from the published warehouse" in result.stdout
+
+    rebuilt = refresh_subprocess(full, PANEL_REFRESH_FULL="1")
+    assert rebuilt.returncode == 0, rebuilt.stdout[-3000:] + rebuilt.stderr[-3000:]
+    incremental_content = content_fingerprints(data_dir / "warehouse.duckdb")
+    full_content = content_fingerprints(full / "warehouse.duckdb")
+    assert {name for name in full_content if incremental_content.get(name) != full_content[name]} == set()
+    assert incremental_content.keys() == full_content.keys()
+    assert_same_catalogue(data_dir / "warehouse.duckdb", full / "warehouse.duckdb")

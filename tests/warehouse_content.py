@@ -33,3 +33,19 @@ def content_fingerprints(db_path: Path) -> dict[str, str]:
         return fingerprints
     finally:
         con.close()
+
+
+def catalogue(db_path: Path) -> dict[str, tuple]:
+    """Every relation of every schema with its kind and comment, and every column with its type,
+    nullability and comment: what a copied relation must keep."""
+    con = duckdb.connect(str(db_path), read_only=True)
+    try:
+        relations = con.execute(
+            "select schema_name || '.' || table_name, 'table', comment from duckdb_tables() union all "
+            "select schema_name || '.' || view_name, 'view', comment from duckdb_views() where not internal").fetchall()
+        columns = con.execute(
+            "select schema_name || '.' || table_name || '.' || column_name, data_type, is_nullable, comment "
+            "from duckdb_columns() where schema_name not in ('information_schema', 'pg_catalog')").fetchall()
+        return {name: tuple(rest) for name, *rest in relations + columns}
+    finally:
+        con.close()

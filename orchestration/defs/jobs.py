@@ -15,8 +15,9 @@ udi_snapshot_job = dg.define_asset_job(
     "udi_snapshot_job", selection=dg.AssetSelection.assets("udi_snapshot"), partitions_def=udi_snapshot_partitions,
     description="Ingest one UDI retrieval folder (partition = retrieval date).",
 )
+DOWNSTREAM_SELECTION = dg.AssetSelection.all() - dg.AssetSelection.assets(*INGEST_KEYS)
 downstream_job = dg.define_asset_job(
     "downstream_job",
-    selection=dg.AssetSelection.all() - dg.AssetSelection.assets(*INGEST_KEYS),
+    selection=DOWNSTREAM_SELECTION,
     description="dbt, linkage, weights, Great Expectations checks and publication, in one run.",
 )

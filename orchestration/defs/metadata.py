@@ -13,3 +13,8 @@ def jsonable(value):
     if hasattr(value, "item"):
         return value.item()
     return str(value)
+
+
+# Asset metadata: the schema a Python asset writes whole, so a refresh that skips the asset (nothing it
+# reads changed) copies that schema from the published warehouse instead (orchestration.unchanged).
+WRITES_SCHEMA = "panel/writes_schema"

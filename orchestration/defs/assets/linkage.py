@@ -6,7 +6,7 @@ from pathlib import Path
 import dagster as dg
 
 from orchestration.defs import owners
-from orchestration.defs.metadata import jsonable
+from orchestration.defs.metadata import WRITES_SCHEMA, jsonable
 from orchestration.defs.resources import BuildDatabase
 from panel_ingest import paths
 
@@ -40,6 +40,7 @@ def decisions_file() -> Path:
             group_name="linkage",
             owners=[owners.LINKAGE],
             kinds={"python", "splink", "duckdb"},
+            metadata={WRITES_SCHEMA: "linkage"},
             automation_condition=dg.AutomationCondition.eager(),
         ),
         dg.AssetSpec(
@@ -49,6 +50,7 @@ def decisions_file() -> Path:
             group_name="linkage",
             owners=[owners.LINKAGE],
             kinds={"python", "duckdb"},
+            metadata={WRITES_SCHEMA: "linkage"},
             automation_condition=dg.AutomationCondition.eager(),
         ),
     ],

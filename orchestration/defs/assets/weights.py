@@ -4,7 +4,7 @@ from __future__ import annotations
 import dagster as dg
 
 from orchestration.defs import owners
-from orchestration.defs.metadata import jsonable
+from orchestration.defs.metadata import WRITES_SCHEMA, jsonable
 from orchestration.defs.resources import BuildDatabase
 
 POOL = "duckdb_build"
@@ -24,6 +24,7 @@ POOL = "duckdb_build"
     owners=[owners.WEIGHTS],
     pool=POOL,
     kinds={"python", "duckdb"},
+    metadata={WRITES_SCHEMA: "weights"},
     automation_condition=dg.AutomationCondition.eager(),
 )
 def survey_weights(build_db: BuildDatabase) -> dg.MaterializeResult:
