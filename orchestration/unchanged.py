@@ -1,7 +1,7 @@
 """Building only what changed: the part of the graph that only unchanged sources feed is copied, not rebuilt.
 
 When every survey wave of a refresh was copied from the published warehouse (same files, same code and
-settings: orchestration.build_inputs) and only UDI snapshots changed, linkage, the survey staging views,
+settings: orchestration.build_inputs) and only UDI snapshots changed, linkage, the survey staging tables,
 the reference seeds and the models that read nothing else are as published; likewise the UDI side when
 only a wave changed. `plan` names the assets downstream of the changed sources, which the downstream run
 materialises, and the relations of the others, which `copy_published` copies from the published file with

@@ -385,7 +385,10 @@ def test_values_that_slip_past_ingest_fail_the_dbt_tests_by_file_row_and_column(
             con.execute("update raw.survey_cells set value = '4' where source_file = ? and row_number = 1 "
                         "and variable = 'sex'", [W3_FILE])
             con.execute("update raw.udi_applications set feb = '1 3x1' where row_number = 1")
-        # Same data root and target as the build, so dbt reuses its parsed project.
+        # Same data root and target as the build, so dbt reuses its parsed project. Staging is materialised
+        # as tables, so the two staging models are rebuilt from the altered raw rows first.
+        rebuilt = run_dbt("run", ["stg_survey__responses", "stg_udi__applications"], build_root / "data", build_root)
+        assert rebuilt.returncode == 0, rebuilt.stdout[-2000:]
         result = run_dbt("test", ["assert_survey_codes_and_labels_resolve",
                                   "stg_udi__applications_every_count_parsed_or_suppressed"],
                          build_root / "data", build_root)
