@@ -106,3 +106,18 @@ def test_the_inputs_fingerprint_covers_every_dbt_project_file(tmp_path):
     assert {"models", "seeds", "macros", "tests", "dbt_project.yml", "profiles.yml"} <= set(files)
     assert catalogue.site_inputs(database) == catalogue.site_inputs(database)
     assert catalogue.site_inputs(database) != catalogue.site_inputs(published(database, extra_column=True))
+
+
+def test_a_kept_site_copies_nothing_and_leaves_the_published_file_as_it_was(tmp_path, generations, monkeypatch):
+    out, warehouse = tmp_path / "catalogue", published(tmp_path / "warehouse.duckdb")
+    catalogue.render_catalogue(warehouse, out)
+    before = (warehouse.stat().st_mtime_ns, warehouse.read_bytes())
+
+    def no_copy(*args, **kwargs):
+        raise AssertionError("the published file was copied although the site is kept")
+
+    monkeypatch.setattr(catalogue.shutil, "copyfile", no_copy)
+    catalogue.render_catalogue(warehouse, out)
+    assert len(generations) == 1
+    assert (warehouse.stat().st_mtime_ns, warehouse.read_bytes()) == before
+    assert generations[0] != warehouse, "dbt is pointed at a private copy, never at the published file"
