@@ -67,7 +67,16 @@ def dbt_is_running(data: Path, pgid: int) -> bool:
 
 
 def publication_is_running(data: Path, pgid: int) -> bool:
-    return any(data.glob(".warehouse.publishing-*"))
+    """DuckDB is writing the new file beside the published one. Not merely its name: the publication
+    reserves the name with an empty file and deletes it again for DuckDB to create, and a kill in between
+    would leave nothing to clear."""
+    def written(path: Path) -> bool:
+        try:
+            return path.stat().st_size > 0
+        except FileNotFoundError:
+            return False
+
+    return any(written(path) for path in data.glob(".warehouse.publishing-*"))
 
 
 def kill_refresh_when(data: Path, moment: Callable[[Path, int], bool], log: Path) -> str:
