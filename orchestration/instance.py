@@ -70,6 +70,7 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
         self._engines_lock = threading.Lock()
         self._tables_present: set[str] = set()
         self._template: Path | None = None  # an empty, initialised run file, outside the runs folder
+        self._template_dir: tempfile.TemporaryDirectory | None = None  # removed on dispose or at exit
         super().__init__(base_dir, inst_data)
 
     def _engine(self, shard: str) -> sqlalchemy.Engine:
@@ -100,7 +101,8 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
 
     def _empty_run_file(self) -> Path:
         if self._template is None:
-            template = Path(tempfile.mkdtemp(prefix="panel-dagster-")) / "empty_run.db"
+            self._template_dir = tempfile.TemporaryDirectory(prefix="panel-dagster-")
+            template = Path(self._template_dir.name) / "empty_run.db"
             engine = sqlalchemy.create_engine(f"sqlite:///{template}")
             self._initdb(engine)
             engine.dispose()  # the last connection closes: checkpointed, no log file beside it
@@ -139,9 +141,9 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
     def dispose(self) -> None:
         for shard in list(self._engines):
             self.close_shard(shard)
-        if self._template is not None:
-            shutil.rmtree(self._template.parent, ignore_errors=True)
-            self._template = None
+        if self._template_dir is not None:
+            self._template_dir.cleanup()
+            self._template, self._template_dir = None, None
         super().dispose()
 
 

@@ -128,3 +128,15 @@ def test_a_new_run_s_file_is_a_copy_of_an_empty_initialised_one(tmp_path: Path):
         assert con.execute("select count(*) from alembic_version").fetchone()[0] == 1, "stamped like Dagster's own"
     storage.dispose()
     assert not template.exists(), "the empty file goes with the storage"
+
+
+def test_the_empty_run_file_goes_when_the_process_ends_even_without_dispose(tmp_path: Path):
+    import subprocess
+    import sys
+
+    script = ("import sys; from orchestration.instance import PooledSqliteEventLogStorage as S; "
+              "s = S(sys.argv[1]); s.run_connection('a-run').__enter__(); print(s._template.parent)")
+    out = subprocess.run([sys.executable, "-c", script, str(tmp_path / "runs")], capture_output=True, text=True,
+                         check=True, cwd=Path(__file__).resolve().parent.parent)
+    folder = Path(out.stdout.strip().splitlines()[-1])
+    assert folder.name.startswith("panel-dagster-") and not folder.exists()
