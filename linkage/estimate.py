@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import math
+from itertools import chain, repeat
 
 import duckdb
 import pandas as pd
@@ -89,90 +90,94 @@ def exact_link_error(con: duckdb.DuckDBPyConnection, current_counts: dict) -> di
     return model
 
 
-def _labels(con, run_id: str) -> pd.DataFrame:
-    """Reviewed pairs in effect in this run (earlier/later response, decision)."""
+def _response_probabilities(con, error: dict, run_id: str) -> None:
+    """Temporary table `response_probability`: every response with p_model and p_labelled, the
+    probability it belongs to its person (p_labelled is 1 for every response of a person's wave whose
+    pair with an earlier response of that person a reviewer matched). Built in DuckDB: at scale 100 the
+    responses and their pairs took gigabytes in pandas."""
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE response_probability AS
+        WITH rows AS (
+            SELECT wave_id, wave_number, response_id, person_id, link_method,
+                   CASE link_method WHEN 'token' THEN $token WHEN 'email_exact' THEN $email
+                        WHEN 'probabilistic' THEN coalesce(match_probability, 0.0) ELSE 1.0 END::DOUBLE AS p_model
+            FROM linkage.response_persons
+        ), reviewed AS (
+            SELECT l.decision, earlier.person_id AS earlier_person, later.person_id AS later_person,
+                   l.later_wave_id
+            FROM linkage.decisions_applied l
+            JOIN linkage.response_persons earlier
+              ON earlier.wave_id = l.earlier_wave_id AND earlier.response_id = l.earlier_response_id
+            JOIN linkage.response_persons later
+              ON later.wave_id = l.later_wave_id AND later.response_id = l.later_response_id
+            WHERE l.linkage_run_id = $run AND l.status IN ('honoured', 'already_in_effect')
+        ), confirmed AS (
+            SELECT DISTINCT later_wave_id AS wave_id, later_person AS person_id FROM reviewed
+            WHERE decision = 'match' AND earlier_person = later_person
+        )
+        SELECT r.*, CASE WHEN c.person_id IS NULL THEN r.p_model ELSE 1.0 END::DOUBLE AS p_labelled
+        FROM rows r LEFT JOIN confirmed c USING (wave_id, person_id)""",
+                {"token": 1.0 - error["token"]["error_rate"], "email": 1.0 - error["email_exact"]["error_rate"],
+                 "run": run_id})
+
+
+def _predicted_pair_values(con) -> pd.DataFrame:
+    """Cross-wave pairs of responses in one person (P = p_earlier * p_later), counted per wave pair,
+    method (of the later response) and distinct (p_model, p_labelled, reviewed): only the distinct values
+    reach pandas, and `_counted_sum` still sums them exactly as if there were a row per pair."""
     return con.execute("""
-        SELECT earlier_wave_id, earlier_response_id, later_wave_id, later_response_id, decision
-        FROM linkage.decisions_applied
-        WHERE linkage_run_id = ? AND status IN ('honoured', 'already_in_effect')""", [run_id]).df()
+        SELECT a.wave_id AS wave_from, b.wave_id AS wave_to, b.link_method AS method,
+               a.p_model * b.p_model AS p_model, a.p_labelled * b.p_labelled AS p_labelled,
+               b.p_labelled <> b.p_model AS reviewed, count(*) AS pairs
+        FROM response_probability a
+        JOIN response_probability b ON a.person_id = b.person_id AND a.wave_number < b.wave_number
+        GROUP BY ALL""").df()
 
 
-def _response_probabilities(con, error: dict, labels: pd.DataFrame) -> pd.DataFrame:
-    """Every response with p_model and p_labelled, the probability it belongs to its person."""
-    rows = con.execute("""SELECT wave_id, wave_number, response_id, person_id, link_method, match_probability
-                          FROM linkage.response_persons""").df()
-    p = pd.Series(1.0, index=rows.index)
-    for method in EXACT_METHODS:
-        p[rows.link_method == method] = 1.0 - error[method]["error_rate"]
-    probabilistic = rows.link_method == "probabilistic"
-    p[probabilistic] = rows.loc[probabilistic, "match_probability"].astype(float).fillna(0.0)
-    rows["p_model"] = p
-    rows["p_labelled"] = p
-    matched = labels[labels.decision == "match"]
-    if not matched.empty:
-        person_of = rows.set_index(["wave_id", "response_id"])["person_id"]
-        confirmed = set()
-        for pair in matched.itertuples(index=False):
-            earlier = person_of.get((pair.earlier_wave_id, pair.earlier_response_id))
-            later = person_of.get((pair.later_wave_id, pair.later_response_id))
-            if earlier is not None and earlier == later:
-                confirmed.add((pair.later_wave_id, later))
-        is_confirmed = [(w, pid) in confirmed for w, pid in zip(rows.wave_id, rows.person_id)]
-        rows.loc[is_confirmed, "p_labelled"] = 1.0
-    return rows
-
-
-def _predicted_pairs(rows: pd.DataFrame) -> pd.DataFrame:
-    pairs = rows.merge(rows, on="person_id", suffixes=("_from", "_to"))
-    pairs = pairs[pairs.wave_number_from < pairs.wave_number_to]
-    return pd.DataFrame({
-        "wave_from": pairs.wave_id_from, "wave_to": pairs.wave_id_to, "method": pairs.link_method_to,
-        "p_model": pairs.p_model_from * pairs.p_model_to,
-        "p_labelled": pairs.p_labelled_from * pairs.p_labelled_to,
-        "reviewed": pairs.p_labelled_to != pairs.p_model_to,
-    })
-
-
-def _missed_pairs(con, rows: pd.DataFrame, labels: pd.DataFrame) -> pd.DataFrame:
-    """Expected missed pairs (and their variance) per wave pair, from candidates linkage did not take."""
-    candidates = con.execute("""
-        SELECT c.wave_id, c.response_id, c.person_id AS candidate_person, p.person_id AS response_person,
-               c.earlier_wave_id, c.earlier_response_id, c.probability_any_person AS match_probability
-        FROM linkage.candidate_pairs c
-        JOIN linkage.response_persons p USING (wave_id, response_id)
-        WHERE c.probability_any_person > 0 AND p.person_id <> c.person_id""").df()
-    empty = pd.DataFrame(columns=["wave_from", "wave_to", "missed", "missed_variance"])
-    if candidates.empty:
-        return empty
-    person_of = rows.set_index(["wave_id", "response_id"])["person_id"]
-    ruled_out = set()
-    for pair in labels[labels.decision == "non_match"].itertuples(index=False):
-        ends = {person_of.get((pair.earlier_wave_id, pair.earlier_response_id)),
-                person_of.get((pair.later_wave_id, pair.later_response_id))}
-        ruled_out.add(frozenset(ends))
-    candidates["persons"] = [frozenset((a, b)) for a, b in zip(candidates.response_person, candidates.candidate_person)]
-    candidates = candidates[~candidates.persons.isin(ruled_out)]
-    candidates["first"] = [min(p) for p in candidates.persons]
-    candidates["second"] = [max(p) for p in candidates.persons]
-    same = candidates.groupby(["first", "second"], as_index=False)["match_probability"].max()
-    per_wave = rows.groupby(["person_id", "wave_id", "wave_number"]).size().rename("n").reset_index()
-    con.register("same_person_chance", same)
-    con.register("responses_per_wave", per_wave)
+def _missed_pairs(con, run_id: str) -> pd.DataFrame:
+    """Expected missed pairs (and their variance) per wave pair, from candidates linkage did not take:
+    two persons are one with the largest posterior of a candidate pair between them, unless a reviewer
+    said `non_match` for a pair of their responses."""
     missed = con.execute("""
-        WITH ordered AS (
-            SELECT first AS a, second AS b, match_probability AS p FROM same_person_chance
-            UNION ALL SELECT second, first, match_probability FROM same_person_chance
+        WITH candidates AS (
+            SELECT least(c.person_id, p.person_id) AS first, greatest(c.person_id, p.person_id) AS second,
+                   c.probability_any_person AS p
+            FROM linkage.candidate_pairs c
+            JOIN linkage.response_persons p USING (wave_id, response_id)
+            WHERE c.probability_any_person > 0 AND p.person_id <> c.person_id
+        ), ruled_out AS (
+            SELECT DISTINCT least(earlier.person_id, later.person_id) AS first,
+                            greatest(earlier.person_id, later.person_id) AS second
+            FROM linkage.decisions_applied l
+            JOIN linkage.response_persons earlier
+              ON earlier.wave_id = l.earlier_wave_id AND earlier.response_id = l.earlier_response_id
+            JOIN linkage.response_persons later
+              ON later.wave_id = l.later_wave_id AND later.response_id = l.later_response_id
+            WHERE l.linkage_run_id = $run AND l.status IN ('honoured', 'already_in_effect')
+              AND l.decision = 'non_match'
+        ), same_person_chance AS (
+            SELECT first, second, max(p) AS p FROM candidates ANTI JOIN ruled_out USING (first, second)
+            GROUP BY first, second
+        ), ordered AS (
+            SELECT first AS a, second AS b, p FROM same_person_chance
+            UNION ALL SELECT second, first, p FROM same_person_chance
+        ), responses_per_wave AS (
+            SELECT person_id, wave_id, wave_number, count(*) AS n FROM response_probability GROUP BY ALL
         )
         SELECT x.wave_id AS wave_from, y.wave_id AS wave_to,
                x.n * y.n * o.p AS missed, x.n * y.n * x.n * y.n * o.p * (1 - o.p) AS missed_variance
         FROM ordered o
         JOIN responses_per_wave x ON x.person_id = o.a
-        JOIN responses_per_wave y ON y.person_id = o.b AND x.wave_number < y.wave_number""").df()
-    con.unregister("same_person_chance")
-    con.unregister("responses_per_wave")
+        JOIN responses_per_wave y ON y.person_id = o.b AND x.wave_number < y.wave_number""",
+                         {"run": run_id}).df()
     if missed.empty:
-        return empty
+        return pd.DataFrame(columns=["wave_from", "wave_to", "missed", "missed_variance"])
     return missed.groupby(["wave_from", "wave_to"], as_index=False)[["missed", "missed_variance"]].agg(exact_sum)
+
+
+def _counted_sum(values, counts) -> float:
+    """exact_sum of every value repeated its count times (fsum is exact, so the order does not matter)."""
+    return exact_sum(chain.from_iterable(repeat(v, n) for v, n in zip(values, counts)))
 
 
 def exact_sum(values) -> float:
@@ -215,26 +220,30 @@ def estimate_quality(con: duckdb.DuckDBPyConnection, run_id: str, current_counts
     """Estimated quality per wave pair and method (QUALITY_ESTIMATES_COLUMNS) and the exact-link model;
     `current_counts` are this run's counts per wave (not yet in linkage.runs)."""
     error = exact_link_error(con, current_counts)
-    labels = _labels(con, run_id)
-    rows = _response_probabilities(con, error, labels)
-    pairs = _predicted_pairs(rows)
-    missed = _missed_pairs(con, rows, labels).set_index(["wave_from", "wave_to"])
+    _response_probabilities(con, error, run_id)
+    pairs = _predicted_pair_values(con)
+    missed = _missed_pairs(con, run_id).set_index(["wave_from", "wave_to"])
+    con.execute("DROP TABLE response_probability")
+    pairs["p_model"], pairs["p_labelled"] = pairs.p_model.astype(float), pairs.p_labelled.astype(float)
+    pairs["pairs"] = pairs.pairs.astype(int)
     wave_pairs = sorted(set(zip(pairs.wave_from, pairs.wave_to)) | set(missed.index))
     out = []
     for wave_from, wave_to in wave_pairs:
         in_pair = pairs[(pairs.wave_from == wave_from) & (pairs.wave_to == wave_to)]
-        all_tp = (exact_sum(in_pair.p_labelled), math.sqrt(exact_sum(in_pair.p_labelled * (1 - in_pair.p_labelled))))
+        all_tp = (_counted_sum(in_pair.p_labelled, in_pair.pairs),
+                  math.sqrt(_counted_sum(in_pair.p_labelled * (1 - in_pair.p_labelled), in_pair.pairs)))
         miss = missed.loc[(wave_from, wave_to)] if (wave_from, wave_to) in missed.index else None
         missed_counts = (float(miss.missed), math.sqrt(miss.missed_variance)) if miss is not None else (0.0, 0.0)
         for method in METHODS:
             chosen = in_pair if method == "all" else in_pair[in_pair.method == method]
-            predicted = len(chosen)
-            false = exact_sum(1 - chosen.p_labelled)
-            false_model = exact_sum(1 - chosen.p_model)
-            variance = exact_sum(chosen.p_labelled * (1 - chosen.p_labelled))
+            predicted = int(chosen.pairs.sum())
+            false = _counted_sum(1 - chosen.p_labelled, chosen.pairs)
+            false_model = _counted_sum(1 - chosen.p_model, chosen.pairs)
+            variance = _counted_sum(chosen.p_labelled * (1 - chosen.p_labelled), chosen.pairs)
             out.append({
                 "wave_from": wave_from, "wave_to": wave_to, "method": method, "predicted_pairs": predicted,
-                "reviewed_pairs": int(chosen.reviewed.sum()), "expected_false_pairs": false,
+                "reviewed_pairs": int(chosen.pairs[chosen.reviewed.astype(bool)].sum()),
+                "expected_false_pairs": false,
                 "expected_false_pairs_model_only": false_model,
                 "expected_missed_pairs": missed_counts[0],
                 **_scores(predicted, false, variance, all_tp, missed_counts),
