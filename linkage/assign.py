@@ -48,11 +48,16 @@ class History:
         """Build from responses already assigned (response columns + person_id, is_response_of_record)."""
         address_persons: dict[str, dict[str, str]] = {}
         ordered = linked.sort_values(["wave_number", "response_id"])
-        for row in ordered.itertuples(index=False):
-            key = f"{row.wave_id}:{row.response_id}"
-            for address in (row.email_hash, row.invitation_hash):
-                if _present(address):
-                    address_persons.setdefault(address, {}).setdefault(row.person_id, key)
+        keys = (ordered["wave_id"] + ":" + ordered["response_id"]).tolist()
+        # Each (address, person) with the first response (in wave and id order) that gave the address,
+        # typed or behind its token: set-based, one row per pair instead of a loop over every response.
+        uses = pd.DataFrame({"address": ordered["email_hash"].tolist() + ordered["invitation_hash"].tolist(),
+                             "person_id": ordered["person_id"].tolist() * 2, "key": keys * 2,
+                             "position": list(range(len(keys))) * 2})
+        uses = uses[uses["address"].notna()].sort_values("position", kind="stable")
+        uses = uses.drop_duplicates(["address", "person_id"], keep="first")
+        for address, person_id, key in zip(uses["address"].tolist(), uses["person_id"].tolist(), uses["key"].tolist()):
+            address_persons.setdefault(address, {})[person_id] = key
         records = ordered[ordered["is_response_of_record"]].copy()
         records["record_id"] = records["wave_id"] + ":" + records["response_id"]
         records["email_hash"] = records["email_hash"].fillna(records["invitation_hash"])
@@ -73,24 +78,30 @@ class Entity:
     order: int
     members: list[dict]
     keys: set[str] = field(default_factory=set)
-    # record and attributes, computed for this many members: members are only ever added, so the count
-    # says whether they are current (grouping asks for them tens of thousands of times per wave)
-    _derived: tuple[int, dict, dict] | None = field(default=None, repr=False, compare=False)
+    # members ranked best record first, attributes and the record's submission time, computed for this
+    # many members: members are only ever added, so the count says whether they are current (grouping
+    # asks for them millions of times per wave at scale 100)
+    _derived: tuple[int, list, dict, pd.Timestamp] | None = field(default=None, repr=False, compare=False)
 
-    def _current(self) -> tuple[dict, dict]:
+    def _current(self) -> tuple[list, dict, pd.Timestamp]:
         if self._derived is None or self._derived[0] != len(self.members):
             ranked = sorted(self.members, key=record_sort_key, reverse=True)
             attributes = {a: next((m[a] for m in ranked if _present(m[a])), None) for a in ATTRIBUTES}
-            self._derived = (len(self.members), ranked[0], attributes)
-        return self._derived[1], self._derived[2]
+            self._derived = (len(self.members), ranked, attributes, pd.Timestamp(ranked[0]["submitted_at"]))
+        return self._derived[1:]
 
     @property
     def record(self) -> dict:
-        return self._current()[0]
+        return self._current()[0][0]
 
     @property
     def attributes(self) -> dict:
         return dict(self._current()[1])
+
+    @property
+    def submitted(self) -> pd.Timestamp:
+        """Submission time of the entity's response of record."""
+        return self._current()[2]
 
     def addresses(self, column: str) -> list[str]:
         return sorted({m[column] for m in self.members if _present(m[column])})
@@ -98,8 +109,7 @@ class Entity:
     def model_row(self) -> dict:
         """Attributes and the typed address only: a token's address would teach the model that
         matches always share an address, which is exactly what open-link respondents do not do."""
-        typed = next((m for m in sorted(self.members, key=record_sort_key, reverse=True)
-                      if _present(m["email_hash"])), None)
+        typed = next((m for m in self._current()[0] if _present(m["email_hash"])), None)
         return {"entity_id": str(self.order), **self.attributes,
                 "email_hash": typed["email_hash"] if typed else None,
                 "email_bloom": typed["email_bloom"] if typed else None}
@@ -130,16 +140,16 @@ MAX_REPEAT_GAP = pd.Timedelta(days=3)
 
 
 def _submitted(entity: Entity) -> pd.Timestamp:
-    return pd.Timestamp(entity.record["submitted_at"])
+    return entity.submitted
 
 
 def _is_repeat(a: Entity, b: Entity) -> bool:
     """A repeat submission that shares no address with the first: an abandoned partial (its e-mail
     question never reached), a resubmission with the address retyped slightly differently, or a
     resubmission without any address that gives exactly the same answers."""
-    if abs(_submitted(a) - _submitted(b)) > MAX_REPEAT_GAP or not same_submitter(a.attributes, b.attributes):
+    first, second = a._current()[1], b._current()[1]  # read only: no copies in this hot path
+    if abs(_submitted(a) - _submitted(b)) > MAX_REPEAT_GAP or not same_submitter(first, second):
         return False
-    first, second = a.attributes, b.attributes
     differing = [c for c in ("kommune_code_2024", "children_in_norway")
                  if _present(first[c]) and _present(second[c]) and first[c] != second[c]]
     if differing:
@@ -161,7 +171,8 @@ def _merge_repeats_without_shared_key(entities: list[Entity]) -> list[Entity]:
     kept: list[Entity] = []
     by_block: dict[tuple, list[Entity]] = {}
     for entity in sorted(entities, key=lambda e: (str(e.record["submitted_at"]), e.order)):
-        block = tuple(entity.attributes[c] for c in BLOCK_ATTRIBUTES)
+        attributes = entity._current()[1]
+        block = tuple(attributes[c] for c in BLOCK_ATTRIBUTES)
         complete_block = all(_present(v) for v in block)
         repeats = [e for e in by_block.get(block, []) if _is_repeat(e, entity)] if complete_block else []
         if not repeats:
@@ -340,7 +351,8 @@ def candidate_rows(by_order: dict, strongest: pd.DataFrame, posteriors: dict, un
     (NULL when the entity or the person was resolved by an exact link first), the posterior among all the
     entity's candidates, whether this run linked them, and the reviewer's evidence."""
     keys = list(zip(strongest["order"].tolist(), strongest["person_id"].tolist()))
-    records = [by_order[order].record for order, _ in keys]
+    record_of = {order: entity.record for order, entity in by_order.items()}
+    records = [record_of[order] for order, _ in keys]
     earlier = strongest["record_id"].str.split(":", n=1, expand=True) if keys else pd.DataFrame({0: [], 1: []})
     linked_person = {order: link.person_id for order, link in link_of.items()}
     return pd.DataFrame({
