@@ -49,7 +49,7 @@ from orchestration.failures import Failure, run_failures
 from orchestration import build_inputs
 from orchestration.holdback import KIND_OF_JOB, HeldBack, hold_back, reuse_published
 from orchestration.exports import exports_dir
-from orchestration import progress, unchanged
+from orchestration import progress, unchanged, warm_dbt, warm_imports
 from orchestration.publish import remove_stale_staging
 from orchestration.releases import published_build_inputs, published_release_id, releases_dir
 from linkage.schema import carry_over_assignments
@@ -273,7 +273,8 @@ def _build_and_publish(defs: dg.Definitions, instance: dg.DagsterInstance, waves
     start_fresh_build(build)
     build_inputs.write_sidecar(build, inputs or {})
     try:
-        return _ingest_build_and_publish(defs, instance, waves, snapshots, log, reuse, published_partitions or {})
+        with warm_dbt.WarmDbtProcesses():  # dbt's imports done while the refresh does other work
+            return _ingest_build_and_publish(defs, instance, waves, snapshots, log, reuse, published_partitions or {})
     finally:
         build_inputs.sidecar_path(build).unlink(missing_ok=True)  # never left for a later (daemon) build
 
@@ -300,6 +301,7 @@ def _ingest_build_and_publish(defs: dg.Definitions, instance: dg.DagsterInstance
         log(f"reused {len(result.reused)} unchanged partition(s) from the published warehouse instead of ingesting "
             "them again")
     selection = _skip_what_only_unchanged_sources_feed(defs, waves, snapshots, published_partitions, result, log)
+    warm_imports.import_in_background()  # hidden behind dbt's first build, which runs in its own process
     run, _ = _execute(defs.resolve_job_def("downstream_job"), instance, result, asset_selection=selection)
     # published even if a step after the publication (report, catalogue) failed: the report must say so
     result.published = any(

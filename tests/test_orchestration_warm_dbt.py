@@ -1,0 +1,83 @@
+"""dbt processes made ready in advance (orchestration.warm_dbt): they run the command they are given, as the
+`dbt` executable would, and dagster-dbt's invocations go through them only while a refresh keeps them."""
+import os
+import subprocess
+import types
+
+import pytest
+
+from orchestration import warm_dbt
+from orchestration.defs.dbt_project import dbt_executable
+from orchestration.defs.resources import RESOURCES
+
+
+def _version(warm: warm_dbt.WarmDbtProcesses, extra_env: dict | None = None) -> tuple[subprocess.Popen, str]:
+    args = [dbt_executable(), "--version"]
+    env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", **(extra_env or {})}
+    process = warm.popen(args, env=env, cwd=warm_dbt.PROJECT_ROOT / "dbt_project",
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    output = process.stdout.read().decode()
+    process.wait()
+    process.stdout.close()
+    return process, output
+
+
+def test_a_ready_process_runs_the_command_it_is_sent_and_the_spare_is_stopped_on_exit():
+    with warm_dbt.WarmDbtProcesses() as warm:
+        assert warm_dbt.active() is warm
+        first, output = _version(warm)
+        second, _ = _version(warm)
+        spare = warm._ready
+    assert (first.returncode, second.returncode) == (0, 0)
+    assert "Core" in output and "duckdb" in output  # dbt's own --version report, adapter included
+    assert first.args == [dbt_executable(), "--version"]  # what dagster-dbt logs as the command
+    assert warm.served == 2 and first.pid != second.pid
+    assert spare.poll() is not None  # the unused spare did not outlive the refresh
+    assert warm_dbt.active() is None
+
+
+def test_the_command_gets_the_environment_and_folder_it_is_sent(tmp_path):
+    # dbt reads DBT_* settings from its environment: a warm process started earlier must take the new ones
+    with warm_dbt.WarmDbtProcesses() as warm:
+        args = [dbt_executable(), "debug", "--config-dir"]
+        env = {**os.environ, "DBT_PROFILES_DIR": str(tmp_path), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+        process = warm.popen(args, env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        output = process.stdout.read().decode()
+        process.wait()
+        process.stdout.close()
+    assert process.returncode == 0 and warm.served == 1
+    assert str(tmp_path) in output  # `dbt debug --config-dir` prints the profiles folder it was given
+
+
+def test_a_ready_process_that_died_is_replaced_by_an_ordinary_start():
+    with warm_dbt.WarmDbtProcesses() as warm:
+        warm._ready.kill()
+        warm._ready.wait()
+        process, output = _version(warm)
+    assert process.returncode == 0 and "Core" in output
+    assert warm.served == 0
+
+
+def test_serving_swaps_popen_only_while_warm_processes_are_kept():
+    module = types.SimpleNamespace(subprocess=subprocess)
+    with warm_dbt.serving(module):
+        assert module.subprocess is subprocess  # no refresh keeps warm processes: dbt starts as usual
+    with warm_dbt.WarmDbtProcesses() as warm:
+        with warm_dbt.serving(module):
+            assert module.subprocess.Popen == warm.popen
+            assert module.subprocess.PIPE == subprocess.PIPE and module.subprocess.STDOUT == subprocess.STDOUT
+        assert module.subprocess is subprocess
+
+
+@pytest.mark.parametrize("warm_kept", [True, False])
+def test_dagster_dbt_invocations_use_a_warm_process_only_when_one_is_kept(warm_kept):
+    # fails if dagster-dbt stops starting dbt through `subprocess.Popen` in its dbt_cli_invocation module
+    dbt = RESOURCES["dbt"]
+    if warm_kept:
+        with warm_dbt.WarmDbtProcesses() as warm:
+            invocation = dbt.cli(["--version"], raise_on_error=False).wait()
+        assert warm.served == 1
+    else:
+        invocation = dbt.cli(["--version"], raise_on_error=False).wait()
+    assert invocation.is_successful()
+    assert invocation.process.args[0] == dbt_executable()
