@@ -172,24 +172,42 @@ def _is_repeat(a: Entity, b: Entity) -> bool:
     return partial or (same_answers and not (typed_a or typed_b or invited_a or invited_b))
 
 
+def _stamp(entity: Entity) -> int | None:
+    submitted = entity.submitted
+    return None if submitted is pd.NaT else submitted.value
+
+
+def _may_be_within(a: int | None, b: int | None, gap: int) -> bool:
+    """False only when both times are known and further apart than `gap` (what _is_repeat checks first)."""
+    return a is None or b is None or abs(a - b) <= gap
+
+
 def _merge_repeats_without_shared_key(entities: list[Entity]) -> list[Entity]:
     """Fold repeats (same gender, birth year, oblast and arrival month, nothing contradicting, within
     days) into the nearest-in-time entity of their block; renumber so entity order stays dense."""
     kept: list[Entity] = []
     by_block: dict[tuple, list[Entity]] = {}
+    # Submission time in ns per entity (None for NaT), kept current as members are added: a block holds
+    # thousands of entities at scale 100, and most are weeks apart, which this rules out without a call.
+    stamps: dict[int, int | None] = {}
+    gap = MAX_REPEAT_GAP.value
     for entity in sorted(entities, key=lambda e: (str(e.record["submitted_at"]), e.order)):
         attributes = entity._current()[1]
         block = tuple(attributes[c] for c in BLOCK_ATTRIBUTES)
         complete_block = all(_present(v) for v in block)
-        repeats = [e for e in by_block.get(block, []) if _is_repeat(e, entity)] if complete_block else []
+        stamp = _stamp(entity)
+        repeats = [e for e in by_block.get(block, [])
+                   if _may_be_within(stamps[e.order], stamp, gap) and _is_repeat(e, entity)] if complete_block else []
         if not repeats:
             kept.append(entity)
             if complete_block:
                 by_block.setdefault(block, []).append(entity)
+                stamps[entity.order] = stamp
             continue
         home = min(repeats, key=lambda e: (abs(_submitted(e) - _submitted(entity)), e.order))
         home.members.extend(entity.members)
         home.keys |= entity.keys
+        stamps[home.order] = _stamp(home)
     kept.sort(key=lambda e: e.order)
     for order, entity in enumerate(kept):
         entity.order = order

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime
 
 import pandas as pd
 
@@ -19,6 +20,8 @@ def is_missing(value) -> bool:
         return False
     if isinstance(value, float):  # numpy's float64 too
         return value != value  # NaN is the one float unequal to itself
+    if isinstance(value, datetime):  # Timestamps (submission times); NaT is a datetime too
+        return value is pd.NaT
     return bool(pd.isna(value))
 
 
