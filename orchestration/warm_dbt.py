@@ -70,6 +70,7 @@ class WarmDbtProcesses:
             process.stdin.close()
         except BrokenPipeError:  # it died between the check and the write
             return self._cold(process, args, env, cwd, stdout, stderr)
+        process.stdin = None  # as if started without one: `communicate()` must not touch the closed pipe
         process.args = list(args)  # what dagster-dbt logs as the dbt command
         self.served += 1
         return process

@@ -18,7 +18,7 @@ import json
 import os
 import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import metadata
@@ -67,9 +67,11 @@ def _exclusive(folder: Path) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def render_catalogue(published: Path, out_dir: Path) -> CatalogueResult:
+def render_catalogue(published: Path, out_dir: Path, start_dbt: Callable[..., subprocess.Popen] = subprocess.Popen
+                     ) -> CatalogueResult:
     """Generate the static docs site from a copy of `published` and write it to `out_dir/index.html`, unless
-    the site there was generated from the same inputs (`site_inputs`)."""
+    the site there was generated from the same inputs (`site_inputs`). `start_dbt` starts the dbt command
+    as `subprocess.Popen` would (a refresh passes a dbt process it made ready in advance)."""
     scratch_dir = work_dir(out_dir)
     with _exclusive(scratch_dir):
         fingerprint = site_inputs(published)
@@ -80,7 +82,7 @@ def render_catalogue(published: Path, out_dir: Path) -> CatalogueResult:
         database = scratch_dir / "warehouse.duckdb"
         shutil.copyfile(published, database)
         try:
-            result = _generate(database, scratch_dir, out_dir)
+            result = _generate(database, scratch_dir, out_dir, start_dbt)
             (scratch_dir / FINGERPRINT_FILE).write_text(fingerprint, encoding="utf-8")
             return result
         finally:
@@ -133,18 +135,20 @@ def _result(page: Path, manifest: dict) -> CatalogueResult:
     return CatalogueResult(page, len(models), undocumented_columns(manifest))
 
 
-def _generate(database: Path, scratch_dir: Path, out_dir: Path) -> CatalogueResult:
+def _generate(database: Path, scratch_dir: Path, out_dir: Path,
+              start_dbt: Callable[..., subprocess.Popen] = subprocess.Popen) -> CatalogueResult:
     """`dbt docs generate --static` against `database`, its page made offline-safe into `out_dir/index.html`."""
     target = scratch_dir / "target"
     env = {**os.environ, "PANEL_BUILD_DB": str(database), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
            "DO_NOT_TRACK": "1"}
     command = [dbt_executable(), "docs", "generate", "--static", "--project-dir", str(DBT_PROJECT_DIR),
                "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(target), "--log-path", str(scratch_dir)]
-    done = subprocess.run(command, env=env, capture_output=True, text=True, cwd=DBT_PROJECT_DIR)
+    process = start_dbt(command, env=env, cwd=DBT_PROJECT_DIR, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    with process:
+        output = process.communicate()[0].decode("utf-8", errors="replace")
     static = target / "static_index.html"
-    if done.returncode != 0 or not static.exists():
-        raise CatalogueError(f"`dbt docs generate --static` failed (exit {done.returncode}):\n"
-                             + (done.stdout + done.stderr)[-3000:])
+    if process.returncode != 0 or not static.exists():
+        raise CatalogueError(f"`dbt docs generate --static` failed (exit {process.returncode}):\n" + output[-3000:])
     manifest = json.loads((target / "manifest.json").read_text(encoding="utf-8"))
     out_dir.mkdir(parents=True, exist_ok=True)
     destination = out_dir / "index.html"

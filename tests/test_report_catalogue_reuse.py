@@ -13,13 +13,19 @@ import pytest
 from panel_report import catalogue
 
 
+class Generations(list):
+    """Each generation's database; `starters` holds how each was to start dbt."""
+
+
 @pytest.fixture
 def generations(monkeypatch) -> list[Path]:
     """Every call of dbt's generation, which writes a page and a manifest as dbt would."""
-    calls: list[Path] = []
+    calls = Generations()
+    starters: list = []  # how each generation was to start dbt
 
-    def fake_generate(database: Path, scratch_dir: Path, out_dir: Path) -> catalogue.CatalogueResult:
+    def fake_generate(database: Path, scratch_dir: Path, out_dir: Path, start_dbt) -> catalogue.CatalogueResult:
         calls.append(database)
+        starters.append(start_dbt)
         manifest = {"nodes": {
             "model.p.attrition": {"resource_type": "model", "schema": "marts", "name": "attrition",
                                   "description": "", "columns": {"n": {"description": "count"}}},
@@ -32,6 +38,7 @@ def generations(monkeypatch) -> list[Path]:
         return catalogue._result(out_dir / "index.html", manifest)
 
     monkeypatch.setattr(catalogue, "_generate", fake_generate)
+    calls.starters = starters
     return calls
 
 
@@ -88,7 +95,7 @@ def test_a_failed_generation_leaves_no_claim_that_the_site_is_current(tmp_path, 
     catalogue.render_catalogue(database, out)
     published(database, extra_column=True)
 
-    def failing(database: Path, scratch_dir: Path, out_dir: Path):
+    def failing(database: Path, scratch_dir: Path, out_dir: Path, start_dbt):
         raise catalogue.CatalogueError("dbt failed")
 
     with monkeypatch.context() as patch:
@@ -121,3 +128,12 @@ def test_a_kept_site_copies_nothing_and_leaves_the_published_file_as_it_was(tmp_
     assert len(generations) == 1
     assert (warehouse.stat().st_mtime_ns, warehouse.read_bytes()) == before
     assert generations[0] != warehouse, "dbt is pointed at a private copy, never at the published file"
+
+
+def test_dbt_is_started_the_way_the_caller_asks(tmp_path, generations):
+    # a refresh passes the `popen` of a dbt process it made ready in advance (orchestration.warm_dbt)
+    def start_dbt(*args, **kwargs):
+        raise AssertionError("only handed over here: the recorder stands in for dbt")
+
+    catalogue.render_catalogue(published(tmp_path / "warehouse.duckdb"), tmp_path / "catalogue", start_dbt)
+    assert generations.starters == [start_dbt]

@@ -5,9 +5,12 @@ The report and catalogue read only the published file (read-only), so they are n
 """
 from __future__ import annotations
 
+import subprocess
+
 import duckdb
 import dagster as dg
 
+from orchestration import warm_dbt
 from orchestration.defs import owners
 from orchestration.defs.assets.dbt import mart_keys
 from orchestration.defs.resources import BuildDatabase
@@ -64,7 +67,8 @@ def data_catalogue() -> dg.MaterializeResult:
     from panel_report.catalogue import render_catalogue
     from panel_report.codebook import render_codebook
 
-    catalogue = render_catalogue(paths.published_db_path(), catalogue_dir())
+    warm = warm_dbt.active()  # under a refresh: a dbt process already past its imports
+    catalogue = render_catalogue(paths.published_db_path(), catalogue_dir(), warm.popen if warm else subprocess.Popen)
     codebook = render_codebook(paths.published_db_path(), catalogue_dir())
     missing = catalogue.undocumented
     return dg.MaterializeResult(
