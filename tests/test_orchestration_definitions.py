@@ -277,6 +277,14 @@ def test_the_downstream_job_runs_each_dbt_stage_in_one_step():
         "dbt_harmonise", "dbt_analysis"}
 
 
+def test_runs_launched_by_the_daemon_or_the_ui_execute_their_steps_in_one_process():
+    """The default executor starts a Python process per step (definitions and dbt manifest loaded again each time)."""
+    from orchestration.definitions import defs
+
+    jobs = ["survey_wave_job", "udi_snapshot_job", "downstream_job", "__ASSET_JOB"]
+    assert {name: defs.resolve_job_def(name).executor_def.name for name in jobs} == dict.fromkeys(jobs, "in_process")
+
+
 def test_the_dbt_resource_starts_no_dbt_version_subprocess_and_builds_no_adapter(monkeypatch):
     """dagster-dbt would run `dbt --version` and build a dbt adapter in-process before each invocation
     (about 6 s per refresh); the project's resource takes the version of the installed dbt-core instead."""
