@@ -32,8 +32,9 @@ HELD_BACK_COMMENTS = {
     "kept_from_release": "The release whose rows were kept (none when left out).",
 }
 KEPT_LAST_GOOD, LEFT_OUT = "last good version", "left out (never loaded good)"
-# The ingest job of each partition family; its partition kind in the raw tables.
-KIND_OF_JOB = {"survey_wave_job": "survey", "udi_snapshot_job": "udi"}
+# Each partition family: its kind in the raw tables -> its ingest asset, whose job is `<asset>_job`.
+INGEST_ASSET_OF_KIND = {"survey": "survey_wave", "udi": "udi_snapshot"}
+KIND_OF_JOB = {f"{asset}_job": kind for kind, asset in INGEST_ASSET_OF_KIND.items()}
 
 
 @dataclass(frozen=True)

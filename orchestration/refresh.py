@@ -47,7 +47,7 @@ from orchestration.defs.partitions import SURVEY_WAVE_PARTITIONS, UDI_SNAPSHOT_P
 from orchestration.instance import refresh_overrides
 from orchestration.failures import Failure, run_failures
 from orchestration import build_inputs
-from orchestration.holdback import KIND_OF_JOB, HeldBack, hold_back, reuse_published
+from orchestration.holdback import INGEST_ASSET_OF_KIND, KIND_OF_JOB, HeldBack, hold_back, reuse_published
 from orchestration.exports import exports_dir
 from orchestration import progress, unchanged, warm_dbt, warm_imports
 from orchestration.publish import remove_stale_staging
@@ -59,7 +59,6 @@ from panel_ingest.discover import find_survey_waves, find_udi_snapshots
 from panel_ingest.secrets import KeyInsideDataRootError, MissingHmacKeyError, load_hmac_key
 
 EXIT_OK, EXIT_FAILED, EXIT_CANNOT_START, EXIT_HELD_BACK = 0, 1, 2, 3
-INGEST_ASSET_OF_KIND = {"survey": "survey_wave", "udi": "udi_snapshot"}
 
 
 class RefreshCannotStart(RuntimeError):
@@ -326,9 +325,13 @@ def _skip_what_only_unchanged_sources_feed(defs: dg.Definitions, waves: list[str
     graph = defs.resolve_asset_graph()
     plan = unchanged.plan(defs, DOWNSTREAM_SELECTION.resolve(graph), changed,
                           set(dbt_harmonise.keys) | set(dbt_analysis.keys))
-    if plan is None or unchanged.missing_from_published(paths.published_db_path(), plan):
+    if plan is None:
         return None
-    unchanged.copy_published(paths.build_db_path(), paths.published_db_path(), plan)
+    try:
+        unchanged.copy_published(paths.build_db_path(), paths.published_db_path(), plan)
+    except unchanged.PublishedLacks as lacking:
+        log(progress.detail(f"building everything: {lacking}"))
+        return None
     log(f"copied what only unchanged sources feed from the published warehouse ({plan.describe()}) instead of "
         "building it again")
     return plan.selection

@@ -95,14 +95,15 @@ def _published_relations(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str,
     return tables + views
 
 
-def missing_from_published(published: Path, reuse: Plan) -> list[str]:
-    """Relations (and schemas) the plan copies that the published file does not hold."""
-    con = duckdb.connect()
-    try:
-        con.execute(f"ATTACH {_text(str(published))} AS {PUBLISHED} (READ_ONLY)")
-        held = _published_relations(con)
-    finally:
-        con.close()
+class PublishedLacks(Exception):
+    """The published file lacks relations (or schemas) a plan copies: nothing was copied; build them instead."""
+
+    def __init__(self, missing: list[str]) -> None:
+        super().__init__(f"the published warehouse lacks {', '.join(missing)}")
+        self.missing = missing
+
+
+def _missing(held: list[tuple[str, str, str, str, str | None]], reuse: Plan) -> list[str]:
     names = {f"{schema}.{name}" for _, schema, name, _, _ in held}
     schemas = {schema for _, schema, _, _, _ in held}
     return [t for t in reuse.tables if t not in names] + [s for s in reuse.schemas if s not in schemas]
@@ -110,11 +111,16 @@ def missing_from_published(published: Path, reuse: Plan) -> list[str]:
 
 def copy_published(build: Path, published: Path, reuse: Plan) -> int:
     """Copy the plan's relations from the published file into the build, in one transaction: each table
-    with its definition (constraints included), rows and comments, then each view; returns how many."""
+    with its definition (constraints included), rows and comments, then each view; returns how many.
+    Raises PublishedLacks, having copied nothing, if the published file lacks any of them."""
     con = duckdb.connect(str(build))
     try:
         con.execute(f"ATTACH {_text(str(published))} AS {PUBLISHED} (READ_ONLY)")
-        wanted = [relation for relation in _published_relations(con)
+        held = _published_relations(con)
+        missing = _missing(held, reuse)
+        if missing:
+            raise PublishedLacks(missing)
+        wanted = [relation for relation in held
                   if f"{relation[1]}.{relation[2]}" in reuse.tables or relation[1] in reuse.schemas]
         con.execute("BEGIN TRANSACTION")
         try:

@@ -7,7 +7,7 @@ import dagster as dg
 import duckdb
 import pytest
 
-from orchestration.unchanged import Plan, copy_published, missing_from_published, plan, unchanged_kinds
+from orchestration.unchanged import Plan, PublishedLacks, copy_published, plan, unchanged_kinds
 
 PUBLISHED = {"survey/w1_2022": "a", "survey/w2_2023": "b", "udi/2025-08-05": "c", "udi/2025-09-05": "d"}
 
@@ -109,7 +109,6 @@ def test_copied_relations_keep_their_definition_constraints_rows_and_comments(tm
     con.close()
 
     reuse = Plan(selection=[], tables=["marts.persons", "staging.stg_cells"], schemas=["linkage"])
-    assert missing_from_published(published, reuse) == []
     assert copy_published(build, published, reuse) == 4
 
     con = duckdb.connect(str(build))
@@ -132,5 +131,12 @@ def test_copied_relations_keep_their_definition_constraints_rows_and_comments(tm
 def test_a_relation_the_published_file_lacks_is_named(tmp_path: Path):
     published = tmp_path / "published.duckdb"
     _published(published)
+    build = tmp_path / "build.duckdb"
+    duckdb.connect(str(build)).close()
     reuse = Plan(selection=[], tables=["marts.persons", "marts.added_since"], schemas=["weights"])
-    assert missing_from_published(published, reuse) == ["marts.added_since", "weights"]
+    with pytest.raises(PublishedLacks) as lacking:
+        copy_published(build, published, reuse)
+    assert lacking.value.missing == ["marts.added_since", "weights"]
+    con = duckdb.connect(str(build))
+    assert con.execute("select count(*) from duckdb_tables()").fetchone()[0] == 0, "nothing copied"
+    con.close()
