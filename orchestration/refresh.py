@@ -30,6 +30,7 @@ from __future__ import annotations
 import fcntl
 import os
 import shutil
+import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -280,7 +281,32 @@ def _build_and_publish(defs: dg.Definitions, instance: dg.DagsterInstance, waves
 
 def _ingest_build_and_publish(defs: dg.Definitions, instance: dg.DagsterInstance, waves: list[str],
                               snapshots: list[str], log, reuse: set[str], published_partitions: dict) -> RefreshResult:
+    from orchestration.defs.resources import parse_ahead  # dagster-dbt: imported only when something is built
+
     result = RefreshResult()
+    warm = warm_dbt.active()
+    parsing = parse_ahead(warm.popen if warm else subprocess.Popen)  # overlaps ingest on a new data root
+    try:
+        _ingest(defs, instance, waves, snapshots, log, reuse, result)
+    finally:
+        if parsing is not None:
+            parsing.wait()
+    selection = _skip_what_only_unchanged_sources_feed(defs, waves, snapshots, published_partitions, result, log)
+    warm_imports.import_in_background()  # hidden behind dbt's first build, which runs in its own process
+    run, _ = _execute(defs.resolve_job_def("downstream_job"), instance, result, asset_selection=selection)
+    # published even if a step after the publication (report, catalogue) failed: the report must say so
+    result.published = any(
+        event.asset_key == dg.AssetKey("published_warehouse") for event in run.get_asset_materialization_events()
+    )
+    log(progress.detail(f"{'ok    ' if run.success else 'FAILED'} downstream_job (dbt, linkage, weights, checks, "
+                        "publication)"))
+    return result
+
+
+def _ingest(defs: dg.Definitions, instance: dg.DagsterInstance, waves: list[str], snapshots: list[str], log,
+            reuse: set[str], result: RefreshResult) -> None:
+    """Copy every reusable partition from the published file, ingest the others (one run each) and hold back
+    those that fail."""
     for job_name, keys in (("survey_wave_job", waves), ("udi_snapshot_job", snapshots)):
         job = defs.resolve_job_def(job_name)
         kind = KIND_OF_JOB[job_name]
@@ -293,22 +319,12 @@ def _ingest_build_and_publish(defs: dg.Definitions, instance: dg.DagsterInstance
             if failures:
                 result.failures = [f for f in result.failures if f not in failures]
                 result.held_back.append(hold_back(
-                    paths.build_db_path(), paths.published_db_path(), KIND_OF_JOB[job_name], key,
+                    paths.build_db_path(), paths.published_db_path(), kind, key,
                     "; ".join(failure.line() for failure in failures), published_release_id()))
                 log(f"HELD BACK {result.held_back[-1].line()}")
     if result.reused:
         log(f"reused {len(result.reused)} unchanged partition(s) from the published warehouse instead of ingesting "
             "them again")
-    selection = _skip_what_only_unchanged_sources_feed(defs, waves, snapshots, published_partitions, result, log)
-    warm_imports.import_in_background()  # hidden behind dbt's first build, which runs in its own process
-    run, _ = _execute(defs.resolve_job_def("downstream_job"), instance, result, asset_selection=selection)
-    # published even if a step after the publication (report, catalogue) failed: the report must say so
-    result.published = any(
-        event.asset_key == dg.AssetKey("published_warehouse") for event in run.get_asset_materialization_events()
-    )
-    log(progress.detail(f"{'ok    ' if run.success else 'FAILED'} downstream_job (dbt, linkage, weights, checks, "
-                        "publication)"))
-    return result
 
 
 def _skip_what_only_unchanged_sources_feed(defs: dg.Definitions, waves: list[str], snapshots: list[str],

@@ -330,6 +330,32 @@ def test_a_dbt_stage_takes_the_newest_parse_another_stage_of_the_data_root_saved
     assert sorted(path.name for path in harmonise.iterdir()) == [PARTIAL_PARSE_FILE]  # no temporary left
 
 
+def test_a_parse_made_ahead_on_a_new_data_root_is_the_one_the_first_stage_s_build_reads(tmp_path, monkeypatch):
+    """A refresh parses the project for a new data root while it ingests; the first dbt stage must then read
+    that parse rather than parse the whole project again (dbt rejects a parse made for another profile)."""
+    from orchestration.defs.resources import (DBT_STAGES, PARTIAL_PARSE_FILE, RESOURCES, build_profiles_dir,
+                                              dbt_target_dir, parse_ahead)
+
+    monkeypatch.setenv("PANEL_DATA_DIR", str(tmp_path / "root"))
+    parsing = parse_ahead()
+    assert parsing is not None and parsing.wait() == 0
+    first = Path(dbt_target_dir()) / DBT_STAGES[0]
+    assert (first / PARTIAL_PARSE_FILE).exists()
+    assert parse_ahead() is None  # a saved parse exists: dbt re-parses only what changed
+
+    dbt = RESOURCES["dbt"].model_copy(update={"profiles_dir": str(build_profiles_dir())})
+
+    def parse_events(target: Path) -> list[str]:
+        invocation = dbt.cli(["ls", "--select", "stg_survey__invitations"], target_path=target, raise_on_error=False)
+        events = [event.raw_event["info"]["name"] for event in invocation.stream_raw_events()]
+        assert invocation.is_successful()
+        return events
+
+    assert "UnableToPartialParse" not in parse_events(first)
+    # the control: a stage folder given no parse gets the packaged one, made for another profile, and parses all
+    assert "UnableToPartialParse" in parse_events(Path(dbt_target_dir()) / "elsewhere")
+
+
 def test_dbt_is_pointed_at_the_data_root_s_build_file_without_touching_the_environment(tmp_path, monkeypatch):
     """The issue asks that no environment variable be mutated to steer dbt: each data root gets its own
     profiles folder, the project's profile with the build file's path."""
