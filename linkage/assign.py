@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from linkage.encoding import dice_similarity
@@ -376,20 +377,30 @@ def candidate_rows(by_order: dict, strongest: pd.DataFrame, posteriors: dict, un
     (NULL when the entity or the person was resolved by an exact link first), the posterior among all the
     entity's candidates, whether this run linked them, and the reviewer's evidence."""
     keys = list(zip(strongest["order"].tolist(), strongest["person_id"].tolist()))
-    record_of = {order: entity.record for order, entity in by_order.items()}
+    record_of = {order: (entity.record["wave_id"], entity.record["response_id"]) for order, entity in by_order.items()}
     records = [record_of[order] for order, _ in keys]
-    earlier = strongest["record_id"].str.split(":", n=1, expand=True) if keys else pd.DataFrame({0: [], 1: []})
+    earlier = [record_id.split(":", 1) for record_id in strongest["record_id"].tolist()]
     linked_person = {order: link.person_id for order, link in link_of.items()}
     return pd.DataFrame({
-        "wave_id": [r["wave_id"] for r in records], "response_id": [r["response_id"] for r in records],
-        "person_id": strongest["person_id"].tolist(),
-        "earlier_wave_id": earlier[0].tolist(), "earlier_response_id": earlier[1].tolist(),
+        "wave_id": _objects(r[0] for r in records), "response_id": _objects(r[1] for r in records),
+        "person_id": strongest["person_id"].to_numpy(dtype=object),
+        "earlier_wave_id": _objects(e[0] for e in earlier), "earlier_response_id": _objects(e[1] for e in earlier),
         "log2_bayes_factor": strongest["log2_bayes_factor"].astype(float).tolist(),
         "match_probability": pd.Series([posteriors.get(key) for key in keys], dtype=object),
         "probability_any_person": [unconstrained[key] for key in keys],
         "is_linked": [linked_person.get(order) == person_id for order, person_id in keys],
-        **{c: strongest[c].tolist() for c in EVIDENCE_COLUMNS},
+        # labels arrive as categoricals (model: DuckDB ENUMs); as objects they share the category strings
+        **{c: strongest[c].astype(object).to_numpy() if isinstance(strongest[c].dtype, pd.CategoricalDtype)
+           else strongest[c].tolist() for c in EVIDENCE_COLUMNS},
     })
+
+
+def _objects(values) -> np.ndarray:
+    """An object array straight from an iterable (pandas would otherwise copy a list cell by cell)."""
+    items = list(values)
+    out = np.empty(len(items), dtype=object)
+    out[:] = items
+    return out
 
 
 def _group_rows(members: list[dict], person_id: str, method: str, linked_to, probability) -> list[dict]:
