@@ -172,15 +172,19 @@ def reuse_published(build: Path, published: Path, kind: str, keys: list[str]) ->
 
 def clear_held_back(con: duckdb.DuckDBPyConnection, kind: str, key: str) -> None:
     """The partition loaded good: it is no longer held back (under the daemon the build file persists)."""
-    create_held_back_table(con)
+    if not _held_back_table_exists(con):  # created once per build, not commented again for every partition
+        create_held_back_table(con)
     con.execute(f"DELETE FROM {HELD_BACK_TABLE} WHERE partition_kind = ? AND partition_key = ?", [kind, key])
+
+
+def _held_back_table_exists(con: duckdb.DuckDBPyConnection) -> bool:
+    return bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
+                            "AND schema_name = 'audit' AND table_name = 'held_back_partitions'").fetchone()[0])
 
 
 def held_back_partitions(con: duckdb.DuckDBPyConnection) -> list[dict]:
     """The held-back partitions recorded in a build (or published) file, for the release manifest."""
-    exists = con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'audit' "
-                         "AND table_name = 'held_back_partitions'").fetchone()[0]
-    if not exists:
+    if not _held_back_table_exists(con):
         return []
     rows = con.execute(f"SELECT partition_kind, partition_key, reason, kept, kept_from_release FROM {HELD_BACK_TABLE} "
                        "ORDER BY partition_kind, partition_key").fetchall()
