@@ -28,21 +28,6 @@ def generate(data: Path, *options: str) -> None:
                    cwd=PROJECT_ROOT, env=panel_env(data), capture_output=True)
 
 
-def group_commands(pgid: int) -> list[list[str]]:
-    """Command lines of the live processes in process group `pgid` (from /proc)."""
-    commands = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-            if int(stat.rsplit(")", 1)[1].split()[2]) == pgid:
-                commands.append((entry / "cmdline").read_bytes().decode(errors="replace").split("\0"))
-        except (OSError, ValueError, IndexError):
-            continue
-    return commands
-
-
 def refresh_log(data: Path) -> str:
     """The newest refresh's log file (orchestration.progress): an `ok` line per ingest run, then Dagster's lines
     of the downstream job (the console shows only a summary line for ingest)."""
@@ -62,8 +47,10 @@ def checks_are_running(started: float) -> Callable[[Path, int], bool]:
 
 
 def dbt_is_running(data: Path, pgid: int) -> bool:
-    return any(any(Path(part).name == "dbt" for part in command) and "build" in command
-               for command in group_commands(pgid))
+    """A `dbt build` has started and not finished. dagster-dbt logs both; the build runs in a dbt process the
+    refresh made ready in advance (orchestration.warm_dbt), whose own command line does not name it."""
+    text = refresh_log(data)
+    return text.count("Running dbt command:") > text.count("Finished dbt command:")
 
 
 def publication_is_running(data: Path, pgid: int) -> bool:
