@@ -90,7 +90,21 @@ def exact_link_error(con: duckdb.DuckDBPyConnection, current_counts: dict) -> di
     return model
 
 
-def _response_probabilities(con, error: dict, run_id: str) -> None:
+def _reviewed_person_pairs(con, run_id: str) -> None:
+    """Temporary table `reviewed_person_pairs`: each reviewer decision in effect for the run, with the persons
+    its earlier and later responses now belong to."""
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE reviewed_person_pairs AS
+        SELECT l.decision, earlier.person_id AS earlier_person, later.person_id AS later_person, l.later_wave_id
+        FROM linkage.decisions_applied l
+        JOIN linkage.response_persons earlier
+          ON earlier.wave_id = l.earlier_wave_id AND earlier.response_id = l.earlier_response_id
+        JOIN linkage.response_persons later
+          ON later.wave_id = l.later_wave_id AND later.response_id = l.later_response_id
+        WHERE l.linkage_run_id = $run AND l.status IN ('honoured', 'already_in_effect')""", {"run": run_id})
+
+
+def _response_probabilities(con, error: dict) -> None:
     """Temporary table `response_probability`: every response with p_model and p_labelled, the
     probability it belongs to its person (p_labelled is 1 for every response of a person's wave whose
     pair with an earlier response of that person a reviewer matched). Built in DuckDB: at scale 100 the
@@ -102,23 +116,13 @@ def _response_probabilities(con, error: dict, run_id: str) -> None:
                    CASE link_method WHEN 'token' THEN $token WHEN 'email_exact' THEN $email
                         WHEN 'probabilistic' THEN coalesce(match_probability, 0.0) ELSE 1.0 END::DOUBLE AS p_model
             FROM linkage.response_persons
-        ), reviewed AS (
-            SELECT l.decision, earlier.person_id AS earlier_person, later.person_id AS later_person,
-                   l.later_wave_id
-            FROM linkage.decisions_applied l
-            JOIN linkage.response_persons earlier
-              ON earlier.wave_id = l.earlier_wave_id AND earlier.response_id = l.earlier_response_id
-            JOIN linkage.response_persons later
-              ON later.wave_id = l.later_wave_id AND later.response_id = l.later_response_id
-            WHERE l.linkage_run_id = $run AND l.status IN ('honoured', 'already_in_effect')
         ), confirmed AS (
-            SELECT DISTINCT later_wave_id AS wave_id, later_person AS person_id FROM reviewed
+            SELECT DISTINCT later_wave_id AS wave_id, later_person AS person_id FROM reviewed_person_pairs
             WHERE decision = 'match' AND earlier_person = later_person
         )
         SELECT r.*, CASE WHEN c.person_id IS NULL THEN r.p_model ELSE 1.0 END::DOUBLE AS p_labelled
         FROM rows r LEFT JOIN confirmed c USING (wave_id, person_id)""",
-                {"token": 1.0 - error["token"]["error_rate"], "email": 1.0 - error["email_exact"]["error_rate"],
-                 "run": run_id})
+                {"token": 1.0 - error["token"]["error_rate"], "email": 1.0 - error["email_exact"]["error_rate"]})
 
 
 def _predicted_pair_values(con) -> pd.DataFrame:
@@ -134,7 +138,7 @@ def _predicted_pair_values(con) -> pd.DataFrame:
         GROUP BY ALL""").df()
 
 
-def _missed_pairs(con, run_id: str) -> pd.DataFrame:
+def _missed_pairs(con) -> pd.DataFrame:
     """Expected missed pairs (and their variance) per wave pair, from candidates linkage did not take:
     two persons are one with the largest posterior of a candidate pair between them, unless a reviewer
     said `non_match` for a pair of their responses."""
@@ -146,15 +150,8 @@ def _missed_pairs(con, run_id: str) -> pd.DataFrame:
             JOIN linkage.response_persons p USING (wave_id, response_id)
             WHERE c.probability_any_person > 0 AND p.person_id <> c.person_id
         ), ruled_out AS (
-            SELECT DISTINCT least(earlier.person_id, later.person_id) AS first,
-                            greatest(earlier.person_id, later.person_id) AS second
-            FROM linkage.decisions_applied l
-            JOIN linkage.response_persons earlier
-              ON earlier.wave_id = l.earlier_wave_id AND earlier.response_id = l.earlier_response_id
-            JOIN linkage.response_persons later
-              ON later.wave_id = l.later_wave_id AND later.response_id = l.later_response_id
-            WHERE l.linkage_run_id = $run AND l.status IN ('honoured', 'already_in_effect')
-              AND l.decision = 'non_match'
+            SELECT DISTINCT least(earlier_person, later_person) AS first, greatest(earlier_person, later_person) AS second
+            FROM reviewed_person_pairs WHERE decision = 'non_match'
         ), same_person_chance AS (
             SELECT first, second, max(p) AS p FROM candidates ANTI JOIN ruled_out USING (first, second)
             GROUP BY first, second
@@ -168,8 +165,7 @@ def _missed_pairs(con, run_id: str) -> pd.DataFrame:
                x.n * y.n * o.p AS missed, x.n * y.n * x.n * y.n * o.p * (1 - o.p) AS missed_variance
         FROM ordered o
         JOIN responses_per_wave x ON x.person_id = o.a
-        JOIN responses_per_wave y ON y.person_id = o.b AND x.wave_number < y.wave_number""",
-                         {"run": run_id}).df()
+        JOIN responses_per_wave y ON y.person_id = o.b AND x.wave_number < y.wave_number""").df()
     if missed.empty:
         return pd.DataFrame(columns=["wave_from", "wave_to", "missed", "missed_variance"])
     return missed.groupby(["wave_from", "wave_to"], as_index=False)[["missed", "missed_variance"]].agg(exact_sum)
@@ -220,9 +216,10 @@ def estimate_quality(con: duckdb.DuckDBPyConnection, run_id: str, current_counts
     """Estimated quality per wave pair and method (QUALITY_ESTIMATES_COLUMNS) and the exact-link model;
     `current_counts` are this run's counts per wave (not yet in linkage.runs)."""
     error = exact_link_error(con, current_counts)
-    _response_probabilities(con, error, run_id)
+    _reviewed_person_pairs(con, run_id)
+    _response_probabilities(con, error)
     pairs = _predicted_pair_values(con)
-    missed = _missed_pairs(con, run_id).set_index(["wave_from", "wave_to"])
+    missed = _missed_pairs(con).set_index(["wave_from", "wave_to"])
     con.execute("DROP TABLE response_probability")
     pairs["p_model"], pairs["p_labelled"] = pairs.p_model.astype(float), pairs.p_labelled.astype(float)
     pairs["pairs"] = pairs.pairs.astype(int)
