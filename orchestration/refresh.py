@@ -281,16 +281,17 @@ def _build_and_publish(defs: dg.Definitions, instance: dg.DagsterInstance, waves
 
 def _ingest_build_and_publish(defs: dg.Definitions, instance: dg.DagsterInstance, waves: list[str],
                               snapshots: list[str], log, reuse: set[str], published_partitions: dict) -> RefreshResult:
-    from orchestration.defs.resources import parse_ahead  # dagster-dbt: imported only when something is built
+    from orchestration.defs.resources import parse_ahead, parse_catalogue_ahead  # imports dagster-dbt
 
     result = RefreshResult()
     warm = warm_dbt.active()
-    parsing = parse_ahead(warm.popen if warm else subprocess.Popen)  # overlaps ingest on a new data root
+    start = warm.popen if warm else subprocess.Popen
+    parsing = [parse for parse in (parse_ahead(start), parse_catalogue_ahead(start)) if parse is not None]
     try:
-        _ingest(defs, instance, waves, snapshots, log, reuse, result)
+        _ingest(defs, instance, waves, snapshots, log, reuse, result)  # overlapped by the parses on a new data root
     finally:
-        if parsing is not None:
-            parsing.wait()
+        for parse in parsing:
+            parse.wait()
     selection = _skip_what_only_unchanged_sources_feed(defs, waves, snapshots, published_partitions, result, log)
     warm_imports.import_in_background()  # hidden behind dbt's first build, which runs in its own process
     run, _ = _execute(defs.resolve_job_def("downstream_job"), instance, result, asset_selection=selection)

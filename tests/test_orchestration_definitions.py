@@ -356,6 +356,32 @@ def test_a_parse_made_ahead_on_a_new_data_root_is_the_one_the_first_stage_s_buil
     assert "UnableToPartialParse" in parse_events(Path(dbt_target_dir()) / "elsewhere")
 
 
+def test_the_catalogue_s_first_generation_reads_the_parse_made_ahead_for_it(tmp_path, monkeypatch):
+    """The catalogue's profile points at a copy of the published file, so its first generation on a data root
+    parses the whole project unless a parse was made ahead for it (a refresh makes one while it ingests)."""
+    from orchestration.defs.resources import parse_catalogue_ahead
+    from panel_report import catalogue, catalogue_dir
+
+    published = tmp_path / "published.duckdb"
+    con = duckdb.connect(str(published))
+    con.execute("create schema marts; create table marts.attrition (n integer); comment on table marts.attrition is 'A.'")
+    con.close()
+
+    def generation_log(root: str, ahead: bool) -> str:
+        monkeypatch.setenv("PANEL_DATA_DIR", str(tmp_path / root))
+        if ahead:
+            parsing = parse_catalogue_ahead()
+            assert parsing is not None and parsing.wait() == 0
+            assert parse_catalogue_ahead() is None  # saved: later generations parse only what changed
+        log = catalogue.work_dir(catalogue_dir()) / "dbt.log"
+        parsed = log.stat().st_size if log.exists() else 0  # the parse ahead logs its own full parse here
+        catalogue.render_catalogue(published, catalogue_dir())  # would wait forever if the lock were kept
+        return log.read_bytes()[parsed:].decode(errors="replace")
+
+    assert "Unable to do partial parsing" not in generation_log("ahead", ahead=True)
+    assert "Unable to do partial parsing" in generation_log("control", ahead=False)
+
+
 def test_dbt_is_pointed_at_the_data_root_s_build_file_without_touching_the_environment(tmp_path, monkeypatch):
     """The issue asks that no environment variable be mutated to steer dbt: each data root gets its own
     profiles folder, the project's profile with the build file's path."""

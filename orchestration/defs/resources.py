@@ -6,7 +6,7 @@ import shutil
 import subprocess
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from functools import cached_property
 from pathlib import Path
 
@@ -115,18 +115,23 @@ def share_partial_parse(target: Path) -> Path | None:
 
 
 class BackgroundParse:
-    """`dbt parse` running in its own process; `wait()` for it before the stage it parsed for runs dbt."""
+    """`dbt parse` running in its own process; `wait()` for it before what it parsed for runs dbt. `release` is
+    called once it has ended (the catalogue's lock)."""
 
-    def __init__(self, process: subprocess.Popen) -> None:
+    def __init__(self, process: subprocess.Popen, release: Callable[[], object] = lambda: None) -> None:
         self.process = process
+        self._release = release
         self._drain = threading.Thread(target=process.stdout.read, name="dbt-parse-output", daemon=True)
         self._drain.start()  # dbt's lines go to its log file too; a full pipe must never stop it
 
     def wait(self) -> int:
-        returncode = self.process.wait()
-        self._drain.join()
-        self.process.stdout.close()
-        return returncode
+        try:
+            returncode = self.process.wait()
+            self._drain.join()
+            self.process.stdout.close()
+            return returncode
+        finally:
+            self._release()
 
 
 def parse_ahead(start: Callable[..., subprocess.Popen] = subprocess.Popen) -> BackgroundParse | None:
@@ -145,6 +150,26 @@ def parse_ahead(start: Callable[..., subprocess.Popen] = subprocess.Popen) -> Ba
                    "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     return BackgroundParse(start([dbt_executable(), "--no-use-colors", "parse"], env=environment,
                                  cwd=dbt_project.project_dir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT))
+
+
+def parse_catalogue_ahead(start: Callable[..., subprocess.Popen] = subprocess.Popen) -> BackgroundParse | None:
+    """The data catalogue's `dbt parse` on a data root whose catalogue never parsed (its first generation would
+    parse the whole project: its profile points at a copy of the published file, not at the build), held under
+    the catalogue's lock until it ends (panel_report.catalogue.parse_ahead_command)."""
+    from panel_report import catalogue, catalogue_dir
+
+    ahead = catalogue.parse_ahead_command(catalogue_dir())
+    if ahead is None:
+        return None
+    command, environment, folder = ahead
+    lock = ExitStack()
+    lock.enter_context(catalogue.exclusive(catalogue_dir()))
+    try:
+        process = start(command, env=environment, cwd=folder, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    except BaseException:
+        lock.close()
+        raise
+    return BackgroundParse(process, lock.close)
 
 
 class PanelDbtCliResource(DbtCliResource):
