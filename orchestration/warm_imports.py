@@ -1,18 +1,18 @@
-"""Import the later steps' heavy libraries in a background thread while dbt builds in its own process.
+"""The later steps' heavy libraries, imported while dbt's first build works in its own process.
 
 The steps import Great Expectations (about 2-4 s), statsmodels (about 1 s) and plotly lazily, so that loading
-the definitions stays fast. A refresh then pays those imports in the middle of its critical path, one
-after another, while the machine's other core is mostly idle: dbt's first build runs in a subprocess
-and the refresh's own thread only waits for its events. Importing them in that window hides their cost.
+the definitions stays fast. A refresh would then pay those imports on its critical path, one after another,
+while dbt's build runs in another process and the refresh's own thread only waits for its output. So the
+refresh asks for them (`request()`), and the first dbt build imports them (`import_requested()`) right
+after starting dbt and before reading its output: dbt meanwhile writes into the pipe, and at worst waits
+for it to be read.
 
-Nothing depends on the thread: a step that needs a module imports it as before and waits for the
-background import if it is still under way (Python's per-module import locks). An import that fails
-here is ignored, so the step's own import raises the error where it belongs.
+They are imported on the refresh's own thread, never in a background one: two threads importing modules
+that share dependencies (here SQLAlchemy) can see each other's half-initialised modules.
 """
 from __future__ import annotations
 
 import importlib
-import threading
 from collections.abc import Iterable
 
 # What the downstream run's steps import lazily, in the order the steps run.
@@ -22,18 +22,25 @@ LATER_STEP_MODULES = (
     "panel_report.report",             # panel_report: plotly
 )
 
+_requested: tuple[str, ...] = ()
 
-def import_in_background(modules: Iterable[str] = LATER_STEP_MODULES) -> threading.Thread:
-    """Start a daemon thread importing `modules` one by one; returns it (joining is never required)."""
-    names = tuple(modules)
 
-    def load() -> None:
-        for name in names:
-            try:
-                importlib.import_module(name)
-            except Exception:  # noqa: BLE001 - the step's own import reports it
-                continue
+def request(modules: Iterable[str] = LATER_STEP_MODULES) -> None:
+    """Ask for `modules` to be imported during the next dbt build of this process (the refresh does)."""
+    global _requested
+    _requested = tuple(modules)
 
-    thread = threading.Thread(target=load, name="warm-imports", daemon=True)
-    thread.start()
-    return thread
+
+def import_requested() -> list[str]:
+    """Import what was requested, once; returns the modules imported. An import that fails is skipped: the step
+    that needs the module imports it again and reports the error where it belongs."""
+    global _requested
+    names, _requested = _requested, ()
+    imported = []
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001 - the step's own import reports it
+            continue
+        imported.append(name)
+    return imported

@@ -1,8 +1,9 @@
-"""The refresh's background imports: what they load, and that a failing one stops nothing."""
+"""The refresh's later imports, done during dbt's first build: what they load, and that a failing one stops nothing."""
 import importlib.util
 import sys
 
-from orchestration.warm_imports import LATER_STEP_MODULES, import_in_background
+from orchestration import warm_imports
+from orchestration.warm_imports import LATER_STEP_MODULES, import_requested, request
 
 
 def test_every_module_named_for_warming_exists():
@@ -11,17 +12,19 @@ def test_every_module_named_for_warming_exists():
     assert missing == []
 
 
-def test_modules_are_imported_in_the_background_past_one_that_fails(tmp_path, monkeypatch):
+def test_requested_modules_are_imported_once_past_one_that_fails(tmp_path, monkeypatch):
     (tmp_path / "warm_first.py").write_text("VALUE = 1\n")
     (tmp_path / "warm_broken.py").write_text("raise RuntimeError('broken on import')\n")
     (tmp_path / "warm_last.py").write_text("VALUE = 2\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     for name in ("warm_first", "warm_broken", "warm_last"):
         monkeypatch.delitem(sys.modules, name, raising=False)
+    monkeypatch.setattr(warm_imports, "_requested", ())
 
-    thread = import_in_background(["warm_first", "warm_broken", "warm_last"])
-    thread.join(timeout=30)
-
-    assert not thread.is_alive() and thread.daemon
+    assert import_requested() == []  # nothing requested (a run the daemon launched): nothing imported
+    request(["warm_first", "warm_broken", "warm_last"])
+    assert import_requested() == ["warm_first", "warm_last"]
     assert sys.modules["warm_first"].VALUE == 1 and sys.modules["warm_last"].VALUE == 2
     assert "warm_broken" not in sys.modules  # left for the step's own import to raise
+    assert import_requested() == []  # once: the second dbt build imports nothing
+

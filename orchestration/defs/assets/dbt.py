@@ -15,6 +15,7 @@ import dagster as dg
 from dagster import AssetExecutionContext
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
+from orchestration import warm_imports
 from orchestration.defs.automation import eager_despite_failed_partitions
 from orchestration.defs.dbt_project import DescribedChecksTranslator, dbt_project, ensure_manifest
 from orchestration.defs.resources import build_profiles_dir, dbt_target_dir, share_partial_parse
@@ -91,7 +92,9 @@ def _build(context: AssetExecutionContext, dbt: DbtCliResource, stage: str):
     target = Path(dbt_target_dir()) / stage
     share_partial_parse(target)
     here = dbt.model_copy(update={"profiles_dir": str(build_profiles_dir())})
-    yield from here.cli(build_args(), context=context, target_path=target).stream()
+    invocation = here.cli(build_args(), context=context, target_path=target)
+    warm_imports.import_requested()  # a refresh's later imports, while dbt works (orchestration.warm_imports)
+    yield from invocation.stream()
 
 
 @dbt_assets(
