@@ -24,6 +24,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+from orchestration.process_exit import exit_without_teardown
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 _active: WarmDbtProcesses | None = None
@@ -120,7 +122,11 @@ def serve() -> None:
     os.environ.update(request["env"])
     os.chdir(request["cwd"])
     sys.argv = request["argv"]
-    sys.exit(cli())
+    try:
+        cli()  # click ends it with SystemExit, as the `dbt` executable does
+    except SystemExit as done:
+        exit_without_teardown(done.code)  # dagster-dbt waits for the exit: no second spent freeing dbt's modules
+    exit_without_teardown(0)
 
 
 if __name__ == "__main__":

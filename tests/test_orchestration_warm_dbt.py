@@ -49,6 +49,19 @@ def test_the_command_gets_the_environment_and_folder_it_is_sent(tmp_path):
     assert str(tmp_path) in output  # `dbt debug --config-dir` prints the profiles folder it was given
 
 
+def test_a_failing_command_ends_the_warm_process_with_dbts_own_status():
+    with warm_dbt.WarmDbtProcesses() as warm:
+        args = [dbt_executable(), "no-such-command"]
+        env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+        process = warm.popen(args, env=env, cwd=warm_dbt.PROJECT_ROOT, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT)
+        output = process.stdout.read().decode()
+        process.wait()
+        process.stdout.close()
+    assert warm.served == 1
+    assert process.returncode == 2 and "no-such-command" in output  # click's usage error, as `dbt` exits
+
+
 def test_a_ready_process_that_died_is_replaced_by_an_ordinary_start():
     with warm_dbt.WarmDbtProcesses() as warm:
         warm._ready.kill()
