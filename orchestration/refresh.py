@@ -294,7 +294,7 @@ def _ingest_build_and_publish(defs: dg.Definitions, instance: dg.DagsterInstance
         for parse in parsing:
             parse.wait()
     selection = _skip_what_only_unchanged_sources_feed(defs, waves, snapshots, published_partitions, result, log)
-    warm_imports.request()  # imported while dbt's first build works in its own process
+    warm_imports.request()  # imported while dbt's builds work in their own process, each what the next steps need
     run, _ = _execute(defs.resolve_job_def("downstream_job"), instance, result, asset_selection=selection)
     # published even if a step after the publication (report, catalogue) failed: the report must say so
     result.published = any(

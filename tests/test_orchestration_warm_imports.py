@@ -8,23 +8,24 @@ from orchestration.warm_imports import LATER_STEP_MODULES, import_requested, req
 
 def test_every_module_named_for_warming_exists():
     # a renamed module would silently stop being warmed: the refresh would only get slower
-    missing = [name for name in LATER_STEP_MODULES if importlib.util.find_spec(name) is None]
+    missing = [name for group in LATER_STEP_MODULES for name in group if importlib.util.find_spec(name) is None]
     assert missing == []
 
 
-def test_requested_modules_are_imported_once_past_one_that_fails(tmp_path, monkeypatch):
-    (tmp_path / "warm_first.py").write_text("VALUE = 1\n")
-    (tmp_path / "warm_broken.py").write_text("raise RuntimeError('broken on import')\n")
-    (tmp_path / "warm_last.py").write_text("VALUE = 2\n")
-    monkeypatch.syspath_prepend(str(tmp_path))
-    for name in ("warm_first", "warm_broken", "warm_last"):
+def test_each_build_imports_its_group_once_past_one_that_fails(tmp_path, monkeypatch):
+    names = ("warm_first", "warm_broken", "warm_last", "warm_later")
+    for name in names:
+        source = "raise RuntimeError('broken on import')\n" if name == "warm_broken" else f"VALUE = {name!r}\n"
+        (tmp_path / f"{name}.py").write_text(source)
         monkeypatch.delitem(sys.modules, name, raising=False)
+    monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.setattr(warm_imports, "_requested", ())
 
     assert import_requested() == []  # nothing requested (a run the daemon launched): nothing imported
-    request(["warm_first", "warm_broken", "warm_last"])
-    assert import_requested() == ["warm_first", "warm_last"]
-    assert sys.modules["warm_first"].VALUE == 1 and sys.modules["warm_last"].VALUE == 2
+    request([["warm_first", "warm_broken", "warm_last"], ["warm_later"]])
+    assert import_requested() == ["warm_first", "warm_last"]  # the first build's group only
+    assert sys.modules["warm_first"].VALUE == "warm_first" and "warm_later" not in sys.modules
     assert "warm_broken" not in sys.modules  # left for the step's own import to raise
-    assert import_requested() == []  # once: the second dbt build imports nothing
+    assert import_requested() == ["warm_later"]  # the second build's group
+    assert import_requested() == []  # once: a third build imports nothing
 
