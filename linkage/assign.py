@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from linkage.encoding import dice_similarity
-from linkage.model import EVIDENCE_COLUMNS, TYPO_DICE, score_pairs
+from linkage.model import EVIDENCE_COLUMNS, TYPO_DICE, score_pairs, with_email_m
 from linkage.rules import attributes_compatible, is_missing, person_id_for, record_sort_key, same_submitter
 
 # Posterior probability (match_posteriors) a model link needs.
@@ -110,6 +110,12 @@ class Entity:
     def submitted(self) -> pd.Timestamp:
         """Submission time of the entity's response of record."""
         return self._current()[2]
+
+    @property
+    def kind(self) -> str:
+        """Whether the entity typed an address: the returning share of unresolved responses differs by
+        kind (one who types an address and matches none exactly is mostly new)."""
+        return "typed address" if any(_present(m["email_hash"]) for m in self.members) else "no typed address"
 
     def addresses(self, column: str) -> list[str]:
         return sorted({m[column] for m in self.members if _present(m[column])})
@@ -272,6 +278,9 @@ def _bayes_factors(entities: list[Entity], history: History, labels) -> tuple[di
     left = pd.DataFrame([e.model_row() for e in entities])
     right = history.records[["record_id", *ATTRIBUTES, "email_hash", "email_bloom"]]
     scored = score_pairs(left, right, labels)
+    persons = history.records.set_index("record_id")["person_id"]
+    typed = left.loc[left["email_hash"].notna(), "entity_id"].tolist()
+    scored = with_email_m(scored, persons, len(history.latest), typed, SHARE_PRIOR)
     pairs = scored.pairs.merge(history.records[["record_id", "person_id"]], on="record_id")
     pairs = pairs.sort_values(["log2_bayes_factor", "record_id"], ascending=[False, True])
     strongest = pairs.drop_duplicates(["entity_id", "person_id"], keep="first")  # a person's best record
@@ -356,16 +365,28 @@ def _link_entities(entities: list[Entity], history: History, counts: Counter):
     open_entities = [e.order for e in entities if e.order not in link_of and e.order not in merged_into]
     free_factors = {k: v for k, v in factors.items() if k[1] not in owner}
     n_free = len(set(history.latest) - set(owner))
-    posteriors, share = match_posteriors(free_factors, open_entities, n_free)
+    kinds = {e.order: e.kind for e in entities}
+    posteriors, shares = {}, {}
+    for kind in sorted(set(kinds.values())):
+        orders = [order for order in open_entities if kinds[order] == kind]
+        kind_posteriors, shares[kind] = match_posteriors(free_factors, orders, n_free)
+        posteriors.update(kind_posteriors)
+    share = sum(shares[kinds[o]] for o in open_entities) / max(len(open_entities), 1)
     by_order = {e.order: e for e in entities}
     model_links = [Candidate(by_order[order], person_id, "probabilistic", free_factors[(order, person_id)][1], p)
                    for (order, person_id), p in posteriors.items() if p >= MATCH_THRESHOLD]
     _take(model_links, link_of, owner, merged_into, counts)
-    model = {**model, "returning_share_of_unresolved": share, "unresolved_responses": len(open_entities),
-             "persons_available": n_free}
+    model = {**model, "returning_share_of_unresolved": share, "returning_share_by_kind": shares,
+             "unresolved_responses": len(open_entities), "persons_available": n_free}
     # For the quality estimate and review: every entity against every person, exact links and persons
     # already taken included (a second submission of one person that was not grouped shows up here).
-    unconstrained = posteriors_at_share(factors, list(by_order), len(history.latest), share)
+    unconstrained = {}
+    for kind, kind_share in shares.items():
+        unconstrained.update(posteriors_at_share(factors, [o for o in by_order if kinds[o] == kind],
+                                                 len(history.latest), kind_share))
+    for kind in set(kinds.values()) - set(shares):  # no unresolved response of this kind: the pooled share
+        unconstrained.update(posteriors_at_share(factors, [o for o in by_order if kinds[o] == kind],
+                                                 len(history.latest), share))
     candidates = candidate_rows(by_order, strongest, posteriors, unconstrained, link_of)
     return link_of, merged_into, model, candidates
 

@@ -99,6 +99,7 @@ def _parameters(models: dict) -> dict:
         "max_birth_year_gap_for_exact_links": MAX_BIRTH_YEAR_GAP,
         "min_records_to_train": model.MIN_RECORDS_TO_TRAIN,
         "m_prior_pairs": model.M_PRIOR_PAIRS,
+        "email_m_prior_pairs": model.EMAIL_M_PRIOR_PAIRS,
         "review_queue": {"near_threshold_pairs": review.NEAR_THRESHOLD_PAIRS,
                          "audit_sample_links": review.AUDIT_SAMPLE_LINKS, "audit_seed": review.AUDIT_SEED},
         "random_seed": model.RANDOM_SEED,
