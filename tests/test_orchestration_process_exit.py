@@ -4,19 +4,22 @@ run, buffered output and log records still arrive, the status is the one asked f
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
 from orchestration.process_exit import exit_status
 
 PROGRAM = textwrap.dedent("""
-    import atexit, logging, pathlib, sys
+    import atexit, logging, pathlib, sys, tempfile
     from orchestration.process_exit import exit_without_teardown
 
     folder = pathlib.Path(sys.argv[1])
     logging.basicConfig(filename=folder / "run.log", level=logging.INFO)
     logging.info("a record still buffered at the end")
     atexit.register(lambda: (folder / "atexit").write_text("ran"))
+    scratch = tempfile.TemporaryDirectory()  # removed by its finaliser at exit, as the event log's template is
+    (folder / "scratch").write_text(scratch.name)
 
     class FreedAtTeardown:
         def __del__(self):
@@ -39,6 +42,7 @@ def test_exit_handlers_and_buffers_run_but_not_the_teardown(tmp_path, status):
     assert done.returncode == status
     assert done.stdout == "buffered output"
     assert (tmp_path / "atexit").read_text() == "ran"
+    assert not Path((tmp_path / "scratch").read_text()).exists()
     assert "a record still buffered at the end" in (tmp_path / "run.log").read_text()
     assert not (tmp_path / "teardown").exists()  # what a normal exit would have spent time on
 
