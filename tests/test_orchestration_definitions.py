@@ -256,9 +256,9 @@ def test_make_dev_started_in_the_background_stops_everything_on_sigterm(tmp_path
 
 
 @pytest.mark.parametrize("environ, args", [
-    ({}, ["build", "--exclude-resource-type", "unit_test"]),
-    ({"PANEL_DBT_UNIT_TESTS": "0"}, ["build", "--exclude-resource-type", "unit_test"]),
-    ({"PANEL_DBT_UNIT_TESTS": "1"}, ["build"]),
+    ({}, ["build", "--no-write-json", "--exclude-resource-type", "unit_test"]),
+    ({"PANEL_DBT_UNIT_TESTS": "0"}, ["build", "--no-write-json", "--exclude-resource-type", "unit_test"]),
+    ({"PANEL_DBT_UNIT_TESTS": "1"}, ["build", "--no-write-json"]),
 ])
 def test_a_refresh_leaves_dbt_unit_tests_to_development_unless_asked(environ, args):
     from orchestration.defs.assets.dbt import build_args
@@ -333,8 +333,8 @@ def test_a_dbt_stage_takes_the_newest_parse_another_stage_of_the_data_root_saved
 def test_a_parse_made_ahead_on_a_new_data_root_is_the_one_the_first_stage_s_build_reads(tmp_path, monkeypatch):
     """A refresh parses the project for a new data root while it ingests; the first dbt stage must then read
     that parse rather than parse the whole project again (dbt rejects a parse made for another profile)."""
-    from orchestration.defs.resources import (DBT_STAGES, PARTIAL_PARSE_FILE, RESOURCES, build_profiles_dir,
-                                              dbt_target_dir, parse_ahead)
+    from orchestration.defs.resources import (DBT_STAGES, NO_JSON_ARTEFACTS, PARTIAL_PARSE_FILE, RESOURCES,
+                                              build_profiles_dir, dbt_target_dir, parse_ahead)
 
     monkeypatch.setenv("PANEL_DATA_DIR", str(tmp_path / "root"))
     parsing = parse_ahead()
@@ -346,7 +346,8 @@ def test_a_parse_made_ahead_on_a_new_data_root_is_the_one_the_first_stage_s_buil
     dbt = RESOURCES["dbt"].model_copy(update={"profiles_dir": str(build_profiles_dir())})
 
     def parse_events(target: Path) -> list[str]:
-        invocation = dbt.cli(["ls", "--select", "stg_survey__invitations"], target_path=target, raise_on_error=False)
+        invocation = dbt.cli(["ls", NO_JSON_ARTEFACTS, "--select", "stg_survey__invitations"], target_path=target,
+                             raise_on_error=False)  # as the stage's build runs, without JSON artefacts
         events = [event.raw_event["info"]["name"] for event in invocation.stream_raw_events()]
         assert invocation.is_successful()
         return events

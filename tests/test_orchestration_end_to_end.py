@@ -55,6 +55,16 @@ def test_every_asset_of_the_graph_was_materialised(demo_warehouse):
     assert missing == []
 
 
+def test_dbt_builds_keep_their_log_and_saved_parse_but_write_no_json_artefacts(demo_warehouse):
+    from orchestration.defs.resources import DBT_STAGES, PARTIAL_PARSE_FILE
+
+    for stage in DBT_STAGES:
+        target = demo_warehouse / "dbt_target" / stage
+        assert "Finished running" in (target / "dbt.log").read_text(encoding="utf-8")  # the build's own record
+        assert (target / PARTIAL_PARSE_FILE).exists()  # what the next build starts from
+        assert not [name for name in ("manifest.json", "run_results.json") if (target / name).exists()]
+
+
 def test_dbt_tests_and_gx_suites_ran_as_asset_checks(demo_warehouse):
     from orchestration.definitions import defs
 

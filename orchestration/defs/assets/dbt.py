@@ -18,7 +18,7 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 from orchestration import warm_imports
 from orchestration.defs.automation import eager_despite_failed_partitions
 from orchestration.defs.dbt_project import DescribedChecksTranslator, dbt_project, ensure_manifest
-from orchestration.defs.resources import build_profiles_dir, dbt_target_dir, share_partial_parse
+from orchestration.defs.resources import NO_JSON_ARTEFACTS, build_profiles_dir, dbt_target_dir, share_partial_parse
 
 POOL = "duckdb_build"
 
@@ -80,11 +80,11 @@ UNIT_TESTS_ENV = "PANEL_DBT_UNIT_TESTS"
 def build_args(environ: Mapping[str, str] | None = None) -> list[str]:
     """`dbt build` without the unit tests, unless `PANEL_DBT_UNIT_TESTS` is set: unit tests check the models'
     logic on fixed inputs, so they belong to development and CI (`make test` sets it), not to every
-    production refresh, where they cost a third of dbt's time. Data tests always run."""
+    production refresh, where they cost a third of dbt's time. Data tests always run. No JSON artefacts."""
     environ = os.environ if environ is None else environ
     if environ.get(UNIT_TESTS_ENV, "").strip().lower() not in ("", "0", "false", "no"):
-        return ["build"]
-    return ["build", "--exclude-resource-type", "unit_test"]
+        return ["build", NO_JSON_ARTEFACTS]
+    return ["build", NO_JSON_ARTEFACTS, "--exclude-resource-type", "unit_test"]
 
 
 def _build(context: AssetExecutionContext, dbt: DbtCliResource, stage: str):
