@@ -7,6 +7,8 @@ build's `audit.held_back_partitions`, which the publication copies into the rele
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -55,6 +57,19 @@ class HeldBack:
 
 def _quoted(path: Path) -> str:
     return str(path).replace("'", "''")  # ATTACH takes no parameters; a data root may hold a quote
+
+
+@contextmanager
+def _published_attached(con: duckdb.DuckDBPyConnection, published: Path) -> Iterator[None]:
+    """The published file attached as `published_warehouse` for the duration. Detached after: an attached
+    database belongs to the build file's DuckDB instance, not to the connection, and the refresh keeps that
+    instance open while it ingests (orchestration.refresh.build_file_kept_open), so the next attach of the
+    same name would fail."""
+    con.execute(f"ATTACH '{_quoted(published)}' AS published_warehouse (READ_ONLY)")
+    try:
+        yield
+    finally:
+        con.execute("DETACH published_warehouse")
 
 
 def _in_keys(column: str) -> str:
@@ -122,21 +137,20 @@ def hold_back(build: Path, published: Path, kind: str, key: str, reason: str,
     try:
         ensure_raw_tables(con)
         create_held_back_table(con)
-        if published.exists():
-            con.execute(f"ATTACH '{_quoted(published)}' AS published_warehouse (READ_ONLY)")
-        con.execute("BEGIN TRANSACTION")
-        try:
-            _delete_partitions(con, kind, [key])
-            copied = _copy_last_good(con, kind, [key]) if published.exists() else 0
-            held = HeldBack(kind, key, reason, KEPT_LAST_GOOD if copied else LEFT_OUT,
-                            release_id if copied else None)
-            con.execute(f"DELETE FROM {HELD_BACK_TABLE} WHERE partition_kind = ? AND partition_key = ?", [kind, key])
-            con.execute(f"INSERT INTO {HELD_BACK_TABLE} VALUES (?, ?, ?, ?, ?)",
-                        [held.kind, held.partition, held.reason, held.kept, held.kept_from_release])
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
+        with _published_attached(con, published) if published.exists() else nullcontext():
+            con.execute("BEGIN TRANSACTION")
+            try:
+                _delete_partitions(con, kind, [key])
+                copied = _copy_last_good(con, kind, [key]) if published.exists() else 0
+                held = HeldBack(kind, key, reason, KEPT_LAST_GOOD if copied else LEFT_OUT,
+                                release_id if copied else None)
+                con.execute(f"DELETE FROM {HELD_BACK_TABLE} WHERE partition_kind = ? AND partition_key = ?", [kind, key])
+                con.execute(f"INSERT INTO {HELD_BACK_TABLE} VALUES (?, ?, ?, ?, ?)",
+                            [held.kind, held.partition, held.reason, held.kept, held.kept_from_release])
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
         return held
     finally:
         con.close()
@@ -154,17 +168,17 @@ def reuse_published(build: Path, published: Path, kind: str, keys: list[str]) ->
     con = duckdb.connect(str(build))
     try:
         ensure_raw_tables(con)
-        con.execute(f"ATTACH '{_quoted(published)}' AS published_warehouse (READ_ONLY)")
-        reused = _keys_with_rows(con, kind, keys)
-        if reused:
-            con.execute("BEGIN TRANSACTION")
-            try:
-                _delete_partitions(con, kind, reused)
-                _copy_last_good(con, kind, reused)
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
+        with _published_attached(con, published):
+            reused = _keys_with_rows(con, kind, keys)
+            if reused:
+                con.execute("BEGIN TRANSACTION")
+                try:
+                    _delete_partitions(con, kind, reused)
+                    _copy_last_good(con, kind, reused)
+                    con.execute("COMMIT")
+                except BaseException:
+                    con.execute("ROLLBACK")
+                    raise
         return reused
     finally:
         con.close()

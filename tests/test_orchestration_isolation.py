@@ -151,3 +151,31 @@ def test_hold_back_keeps_the_published_rows_replaces_bad_ones_and_is_cleared_whe
         assert [h["partition"] for h in held_back_partitions(con)] == ["2025-10-05"]
     finally:
         con.close()
+
+
+def test_partitions_are_reused_and_held_back_again_and_again_while_the_refresh_keeps_the_build_file_open(tmp_path):
+    # DuckDB shares a file's database among a process's connections, attached databases included: each of these
+    # must detach what it attached, and the file must be free for dbt's process once the refresh lets it go
+    from orchestration.holdback import hold_back, reuse_published
+    from orchestration.refresh import build_file_kept_open
+    from panel_ingest.raw_tables import ensure_raw_tables
+
+    published, build = tmp_path / "warehouse.duckdb", tmp_path / "build.duckdb"
+    for path in (published, build):
+        con = duckdb.connect(str(path))
+        ensure_raw_tables(con)
+        con.execute("insert into raw.udi_valid_permits (snapshot_date, source_file, row_number, antall) "
+                    "values ('2025-08-05', 'udi/2025-08-05/gyldige_2025-08-05.csv', 1, ?)", [path.stem])
+        con.close()
+
+    with build_file_kept_open(build):
+        assert reuse_published(build, published, "udi", ["2025-08-05"]) == ["2025-08-05"]
+        kept = hold_back(build, published, "udi", "2025-08-05", "check udi_snapshot:udi_partition_valid: bad", "R1")
+        left_out = hold_back(build, published, "udi", "2025-10-05", "step udi_snapshot: unreadable", "R1")
+        assert reuse_published(build, published, "udi", ["2025-08-05"]) == ["2025-08-05"]
+    assert (kept.kept, left_out.kept) == ("last good version", "left out (never loaded good)")
+    writer = subprocess.run([sys.executable, "-c", "import duckdb, sys; con = duckdb.connect(sys.argv[1]); "
+                             "print(con.execute('select antall from raw.udi_valid_permits').fetchall())", str(build)],
+                            capture_output=True, text=True, timeout=60)
+    assert writer.returncode == 0, writer.stderr  # the refresh's connection is closed: another process may write
+    assert writer.stdout.strip() == "[('warehouse',)]"
