@@ -88,6 +88,7 @@ def test_the_text_type_passes_whole_text_columns_and_still_names_the_cell_that_i
     schema = pa.DataFrameSchema({"a": pa.Column(Text(), nullable=True)})
     assert str(Text()) == "str"  # reported as pandera's own str type
     assert schema.validate(pd.DataFrame({"a": ["x", None, "y"]}, dtype=object)).shape == (3, 1)
+    assert schema.validate(pd.DataFrame({"a": [None, None]}, dtype=object)).shape == (2, 1)  # all missing: no text
     with pytest.raises(SchemaErrors) as raised:
         schema.validate(pd.DataFrame({"a": ["x", 3, "y"]}, dtype=object), lazy=True)
     cases = raised.value.failure_cases

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import pandas as pd
 import pandera.pandas as pa
 from pandera.engines import pandas_engine
 
@@ -16,11 +17,15 @@ class Text(pandas_engine.NpString):
     """pandera's `str` (shown and reported as `str`), answering its type check for a whole column at once.
 
     pandera checks `str` cell by cell and then formats the (empty) list of failing cells into a message
-    even when every cell passes, which was an eighth of ingest's time. A column that fails is still
-    checked cell by cell, so a failure names its rows as before.
+    even when every cell passes, which was an eighth of ingest's time. A column whose values pandas
+    infers, in C, to be text or missing passes at once (0.2 ms for 20,000 cells instead of 16 ms); any
+    other is checked cell by cell as before, so a failure names its rows.
     """
 
     def check(self, pandera_dtype, data_container=None):
+        if isinstance(data_container, pd.Series) and pd.api.types.infer_dtype(data_container, skipna=True) in (
+                "string", "empty"):
+            return True
         result = super().check(pandera_dtype, data_container)
         return result if isinstance(result, bool) else bool(result.all())
 
