@@ -398,14 +398,19 @@ def candidate_rows(by_order: dict, strongest: pd.DataFrame, posteriors: dict, un
     (NULL when the entity or the person was resolved by an exact link first), the posterior among all the
     entity's candidates, whether this run linked them, and the reviewer's evidence."""
     keys = list(zip(strongest["order"].tolist(), strongest["person_id"].tolist()))
-    record_of = {order: (entity.record["wave_id"], entity.record["response_id"]) for order, entity in by_order.items()}
-    records = [record_of[order] for order, _ in keys]
-    earlier = [record_id.split(":", 1) for record_id in strongest["record_id"].tolist()]
+    # Each entity and each earlier record recurs in many pairs: look each up (or split its id) once and
+    # spread the answers over the pairs by their codes.
+    orders, distinct_orders = pd.factorize(strongest["order"])
+    entity_records = [by_order[order].record for order in distinct_orders.tolist()]
+    record_ids, distinct_records = pd.factorize(strongest["record_id"])
+    earlier = [record_id.split(":", 1) for record_id in distinct_records.tolist()]
     linked_person = {order: link.person_id for order, link in link_of.items()}
     return pd.DataFrame({
-        "wave_id": _objects(r[0] for r in records), "response_id": _objects(r[1] for r in records),
+        "wave_id": _objects(r["wave_id"] for r in entity_records)[orders],
+        "response_id": _objects(r["response_id"] for r in entity_records)[orders],
         "person_id": strongest["person_id"].to_numpy(dtype=object),
-        "earlier_wave_id": _objects(e[0] for e in earlier), "earlier_response_id": _objects(e[1] for e in earlier),
+        "earlier_wave_id": _objects(e[0] for e in earlier)[record_ids],
+        "earlier_response_id": _objects(e[1] for e in earlier)[record_ids],
         "log2_bayes_factor": strongest["log2_bayes_factor"].astype(float).tolist(),
         "match_probability": pd.Series([posteriors.get(key) for key in keys], dtype=object),
         "probability_any_person": [unconstrained[key] for key in keys],

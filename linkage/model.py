@@ -211,8 +211,12 @@ def _silence_splink() -> None:
 
 
 def _load_side(con: duckdb.DuckDBPyConnection, name: str, frame: pd.DataFrame, id_column: str) -> None:
-    # Plain Python values with None for missing, so DuckDB infers clean column types.
-    frame = frame.astype(object).where(frame.notna(), None)
+    # Plain Python values with None for missing, so DuckDB infers clean column types; date and time
+    # columns stay as they are (DuckDB reads NaT as NULL): boxing a panel's arrival months into
+    # Timestamp objects took seconds at scale 100.
+    dated = [c for c in frame.columns if pd.api.types.is_datetime64_any_dtype(frame[c].dtype)]
+    plain = frame.drop(columns=dated)
+    frame = plain.astype(object).where(plain.notna(), None).assign(**{c: frame[c] for c in dated})
     con.register(f"{name}_frame", frame)
     con.execute(f"""
         CREATE OR REPLACE TABLE {name} AS

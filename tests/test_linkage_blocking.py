@@ -106,3 +106,23 @@ def test_scoring_in_chunks_finds_exactly_the_pairs_of_one_pass(monkeypatch):
     chunked = model.score_pairs(left, right).pairs
     assert len(whole) > 100
     pd.testing.assert_frame_equal(whole, chunked)
+
+
+def test_sides_load_date_columns_as_they_are_and_missing_values_as_null():
+    """_load_side leaves datetime columns unboxed: an arrival month (datetime64, as DuckDB hands a DATE
+    to pandas) becomes the same month index as a date object, and NaT / NaN / None become NULL."""
+    rows = [{**BASE, "entity_id": "a"}, {**BASE, "entity_id": "b", "arrival_month": None, "birth_year": None,
+                                          "gender": None, "email_hash": None, "email_bloom": None}]
+    as_dates = pd.DataFrame(rows)
+    as_datetimes = as_dates.assign(arrival_month=pd.to_datetime(as_dates["arrival_month"]))
+    assert pd.api.types.is_datetime64_any_dtype(as_datetimes["arrival_month"])
+    loaded = []
+    for frame in (as_dates, as_datetimes):
+        db_api = DuckDBAPI(":memory:")
+        model._load_side(db_api.duckdb_con, "new_responses", frame, "entity_id")
+        loaded.append(db_api.duckdb_con.execute("""
+            SELECT unique_id, gender, birth_year, arrival_index, email_hash, email_bloom::VARCHAR, bloom_ones
+            FROM new_responses ORDER BY unique_id""").fetchall())
+    assert loaded[0] == loaded[1] == [
+        ("a", "female", 1980, 2022 * 12 + 4, "h-base", "1100110011", 6),
+        ("b", None, None, None, None, None, None)]
