@@ -299,30 +299,48 @@ def match_posteriors(factors: dict, entity_orders: list[int], n_persons: int) ->
     Each response is at most one earlier person: its candidates compete for one unit of probability,
     so one clear candidate wins and two similar ones share it. Returns posteriors and pi.
     """
-    by_entity: dict[int, list[tuple[str, float]]] = {}
-    wanted = set(entity_orders)
-    for (order, person_id), (log2_factor, _) in factors.items():
-        if order in wanted:
-            by_entity.setdefault(order, []).append((person_id, 2.0 ** min(log2_factor, 200.0)))
-    share, n = SHARE_PRIOR[0] / sum(SHARE_PRIOR), len(entity_orders)
-    for _ in range(200):
-        weight = share / max(n_persons, 1)
-        total = sum(weight * sum(f for _, f in cands) / (weight * sum(f for _, f in cands) + 1 - share)
-                    for cands in by_entity.values())
-        new_share = (total + SHARE_PRIOR[0]) / (n + sum(SHARE_PRIOR))
-        if abs(new_share - share) < 1e-7:
-            break
-        share = new_share
-    return posteriors_at_share(factors, entity_orders, n_persons, share), share
+    by_entity = _by_entity(factors, set(entity_orders))
+    share = _returning_share(by_entity, len(entity_orders), n_persons)
+    return _posteriors(by_entity, n_persons, share), share
 
 
 def posteriors_at_share(factors: dict, entity_orders: list[int], n_persons: int, share: float) -> dict:
     """The posteriors of match_posteriors for a given returning share pi."""
-    wanted = set(entity_orders)
+    return _posteriors(_by_entity(factors, set(entity_orders)), n_persons, share)
+
+
+def _by_entity(factors: dict, wanted: set[int] | None = None, taken=()) -> dict[int, list[tuple[str, float]]]:
+    """Entity order -> [(person_id, Bayes factor)] of the factors' pairs, in the factors' order, for the
+    `wanted` entities (all by default) and the persons not `taken`."""
     by_entity: dict[int, list[tuple[str, float]]] = {}
     for (order, person_id), (log2_factor, _) in factors.items():
-        if order in wanted:
+        if (wanted is None or order in wanted) and person_id not in taken:
             by_entity.setdefault(order, []).append((person_id, 2.0 ** min(log2_factor, 200.0)))
+    return by_entity
+
+
+def _of_entities(by_entity: dict, entity_orders) -> dict:
+    """`by_entity` for these entities only, in its own order (what _by_entity builds for them)."""
+    wanted = set(entity_orders)
+    return {order: cands for order, cands in by_entity.items() if order in wanted}
+
+
+def _returning_share(by_entity: dict, n: int, n_persons: int) -> float:
+    """pi of match_posteriors by EM over `n` entities, of which those in `by_entity` have candidates.
+    Each entity's sum of Bayes factors is taken once, not once per iteration (the same sums)."""
+    sums = [sum(f for _, f in cands) for cands in by_entity.values()]
+    share = SHARE_PRIOR[0] / sum(SHARE_PRIOR)
+    for _ in range(200):
+        weight = share / max(n_persons, 1)
+        total = sum(weight * factor_sum / (weight * factor_sum + 1 - share) for factor_sum in sums)
+        new_share = (total + SHARE_PRIOR[0]) / (n + sum(SHARE_PRIOR))
+        if abs(new_share - share) < 1e-7:
+            break
+        share = new_share
+    return share
+
+
+def _posteriors(by_entity: dict, n_persons: int, share: float) -> dict:
     weight = share / max(n_persons, 1)
     posteriors = {}
     for order, cands in by_entity.items():
@@ -363,30 +381,34 @@ def _link_entities(entities: list[Entity], history: History, counts: Counter):
     merged_into: dict[int, Entity] = {}
     _take(exact, link_of, owner, merged_into, counts)
     open_entities = [e.order for e in entities if e.order not in link_of and e.order not in merged_into]
-    free_factors = {k: v for k, v in factors.items() if k[1] not in owner}
     n_free = len(set(history.latest) - set(owner))
     kinds = {e.order: e.kind for e in entities}
+    # match_posteriors per kind over the persons not taken, each entity's candidates grouped once for
+    # every kind (a kind's entities in the same order as match_posteriors would group them)
+    free = _by_entity(factors, set(open_entities), owner)
     posteriors, shares = {}, {}
     for kind in sorted(set(kinds.values())):
         orders = [order for order in open_entities if kinds[order] == kind]
-        kind_posteriors, shares[kind] = match_posteriors(free_factors, orders, n_free)
-        posteriors.update(kind_posteriors)
+        kind_free = _of_entities(free, orders)
+        shares[kind] = _returning_share(kind_free, len(orders), n_free)
+        posteriors.update(_posteriors(kind_free, n_free, shares[kind]))
     share = sum(shares[kinds[o]] for o in open_entities) / max(len(open_entities), 1)
     by_order = {e.order: e for e in entities}
-    model_links = [Candidate(by_order[order], person_id, "probabilistic", free_factors[(order, person_id)][1], p)
+    model_links = [Candidate(by_order[order], person_id, "probabilistic", factors[(order, person_id)][1], p)
                    for (order, person_id), p in posteriors.items() if p >= MATCH_THRESHOLD]
     _take(model_links, link_of, owner, merged_into, counts)
     model = {**model, "returning_share_of_unresolved": share, "returning_share_by_kind": shares,
              "unresolved_responses": len(open_entities), "persons_available": n_free}
     # For the quality estimate and review: every entity against every person, exact links and persons
     # already taken included (a second submission of one person that was not grouped shows up here).
+    every = _by_entity(factors)
     unconstrained = {}
     for kind, kind_share in shares.items():
-        unconstrained.update(posteriors_at_share(factors, [o for o in by_order if kinds[o] == kind],
-                                                 len(history.latest), kind_share))
+        unconstrained.update(_posteriors(_of_entities(every, [o for o in by_order if kinds[o] == kind]),
+                                         len(history.latest), kind_share))
     for kind in set(kinds.values()) - set(shares):  # no unresolved response of this kind: the pooled share
-        unconstrained.update(posteriors_at_share(factors, [o for o in by_order if kinds[o] == kind],
-                                                 len(history.latest), share))
+        unconstrained.update(_posteriors(_of_entities(every, [o for o in by_order if kinds[o] == kind]),
+                                         len(history.latest), share))
     candidates = candidate_rows(by_order, strongest, posteriors, unconstrained, link_of)
     return link_of, merged_into, model, candidates
 

@@ -1,0 +1,82 @@
+"""The posteriors of linkage.assign, grouped once per wave, are exactly those of the formula computed
+afresh for each kind of entity and each set of free persons (same floats, not just close)."""
+from __future__ import annotations
+
+import random
+
+from linkage import assign
+from linkage.assign import SHARE_PRIOR, match_posteriors, posteriors_at_share
+
+
+def _reference(factors: dict, orders: list[int], n_persons: int) -> tuple[dict, float]:
+    """match_posteriors as first written: candidates grouped, and their sums taken, in every iteration."""
+    wanted, by_entity = set(orders), {}
+    for (order, person_id), (log2_factor, _) in factors.items():
+        if order in wanted:
+            by_entity.setdefault(order, []).append((person_id, 2.0 ** min(log2_factor, 200.0)))
+    share = SHARE_PRIOR[0] / sum(SHARE_PRIOR)
+    for _ in range(200):
+        weight = share / max(n_persons, 1)
+        total = sum(weight * sum(f for _, f in c) / (weight * sum(f for _, f in c) + 1 - share)
+                    for c in by_entity.values())
+        new_share = (total + SHARE_PRIOR[0]) / (len(orders) + sum(SHARE_PRIOR))
+        if abs(new_share - share) < 1e-7:
+            break
+        share = new_share
+    weight = share / max(n_persons, 1)
+    posteriors = {}
+    for order, cands in by_entity.items():
+        denominator = weight * sum(f for _, f in cands) + 1 - share
+        for person_id, factor in cands:
+            posteriors[(order, person_id)] = weight * factor / denominator
+    return posteriors, share
+
+
+def _factors(rng: random.Random, contiguous: bool) -> dict:
+    pairs = [(order, f"P{rng.randrange(60)}") for order in range(300) for _ in range(rng.randrange(0, 6))]
+    if not contiguous:
+        rng.shuffle(pairs)
+    return {pair: (rng.uniform(-20, 40), f"w1:{pair[1]}") for pair in pairs}
+
+
+def test_match_posteriors_and_posteriors_at_share_equal_the_formula():
+    for seed in range(5):
+        rng = random.Random(seed)
+        factors = _factors(rng, contiguous=seed % 2 == 0)
+        orders = sorted(rng.sample(range(300), 200))
+        posteriors, share = match_posteriors(factors, orders, 500)
+        assert (posteriors, share) == _reference(factors, orders, 500)
+        assert list(posteriors) == list(_reference(factors, orders, 500)[0])
+        assert posteriors_at_share(factors, orders, 500, 0.3) == _reference_at(factors, orders, 500, 0.3)
+
+
+def _reference_at(factors, orders, n_persons, share):
+    wanted, by_entity = set(orders), {}
+    for (order, person_id), (log2_factor, _) in factors.items():
+        if order in wanted:
+            by_entity.setdefault(order, []).append((person_id, 2.0 ** min(log2_factor, 200.0)))
+    weight = share / max(n_persons, 1)
+    return {(o, p): weight * f / (weight * sum(g for _, g in c) + 1 - share) for o, c in by_entity.items() for p, f in c}
+
+
+def test_grouping_once_per_wave_equals_match_posteriors_per_kind_over_free_persons():
+    """What _link_entities does: group the open entities' free candidates once, then split by kind."""
+    for seed in range(6):
+        rng = random.Random(100 + seed)
+        factors = _factors(rng, contiguous=seed % 2 == 0)
+        taken = {f"P{i}" for i in rng.sample(range(60), 15)}
+        open_entities = sorted(rng.sample(range(300), 220))
+        kinds = {order: rng.choice(["typed address", "no typed address"]) for order in range(300)}
+        free = assign._by_entity(factors, set(open_entities), taken)
+        free_factors = {k: v for k, v in factors.items() if k[1] not in taken}
+        every = assign._by_entity(factors)
+        for kind in sorted(set(kinds.values())):
+            orders = [o for o in open_entities if kinds[o] == kind]
+            grouped = assign._of_entities(free, orders)
+            share = assign._returning_share(grouped, len(orders), 45)
+            posteriors = assign._posteriors(grouped, 45, share)
+            expected, expected_share = _reference(free_factors, orders, 45)
+            assert share == expected_share and posteriors == expected and list(posteriors) == list(expected)
+            all_orders = [o for o in range(300) if kinds[o] == kind]
+            assert assign._posteriors(assign._of_entities(every, all_orders), 60, share) == \
+                posteriors_at_share(factors, all_orders, 60, share) == _reference_at(factors, all_orders, 60, share)
