@@ -122,6 +122,7 @@ def _keys_with_rows(con: duckdb.DuckDBPyConnection, kind: str, keys: list[str]) 
 
 
 def create_held_back_table(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("create schema if not exists audit")
     con.execute(HELD_BACK_DDL)
     for column, comment in HELD_BACK_COMMENTS.items():
         target = f"TABLE {HELD_BACK_TABLE}" if not column else f"COLUMN {HELD_BACK_TABLE}.{column}"

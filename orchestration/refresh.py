@@ -48,7 +48,8 @@ from orchestration.defs.partitions import SURVEY_WAVE_PARTITIONS, UDI_SNAPSHOT_P
 from orchestration.instance import refresh_overrides
 from orchestration.failures import Failure, run_failures
 from orchestration import build_inputs
-from orchestration.holdback import INGEST_ASSET_OF_KIND, KIND_OF_JOB, HeldBack, hold_back, reuse_published
+from orchestration.holdback import (INGEST_ASSET_OF_KIND, KIND_OF_JOB, HeldBack, create_held_back_table, hold_back,
+                                   reuse_published)
 from orchestration.exports import exports_dir
 from orchestration import progress, unchanged, warm_dbt, warm_imports
 from orchestration.process_exit import exit_without_teardown
@@ -193,7 +194,9 @@ def start_fresh_build(build: Path) -> None:
     """A full refresh builds a new file, so nothing from an earlier build (e.g. a deleted folder) lingers.
 
     Only the published panel's person assignments are carried over, so existing persons keep their ids
-    and a new wave is linked against them rather than relinking every wave.
+    and a new wave is linked against them rather than relinking every wave. `audit.held_back_partitions`
+    is there from the start, empty until a partition is held back: a build that ingests nothing (every
+    partition reused) has the same tables as one that does, so its catalogue is not generated again.
     """
     for leftover in (build, build.with_name(build.name + ".wal")):
         leftover.unlink(missing_ok=True)
@@ -201,6 +204,7 @@ def start_fresh_build(build: Path) -> None:
     con = duckdb.connect(str(build))
     try:
         carry_over_assignments(con, paths.published_db_path())
+        create_held_back_table(con)
     finally:
         con.close()
 

@@ -179,3 +179,19 @@ def test_partitions_are_reused_and_held_back_again_and_again_while_the_refresh_k
                             capture_output=True, text=True, timeout=60)
     assert writer.returncode == 0, writer.stderr  # the refresh's connection is closed: another process may write
     assert writer.stdout.strip() == "[('warehouse',)]"
+
+
+def test_every_new_build_has_an_empty_held_back_table_whether_or_not_a_partition_is_ingested(tmp_path, monkeypatch):
+    """A build that reuses every partition ingests nothing; its tables must still be those of any other build
+    (analysts query audit.held_back_partitions, and a table that comes and goes regenerated the catalogue)."""
+    from orchestration.refresh import start_fresh_build
+
+    monkeypatch.setenv("PANEL_DATA_DIR", str(tmp_path / "data"))
+    build = tmp_path / "data" / "build" / "warehouse.duckdb"
+    start_fresh_build(build)
+    con = duckdb.connect(str(build), read_only=True)
+    try:
+        assert rows_of(con, "select count(*) from audit.held_back_partitions") == [(0,)]
+        assert rows_of(con, "select comment from duckdb_tables() where table_name = 'held_back_partitions'")[0][0]
+    finally:
+        con.close()
