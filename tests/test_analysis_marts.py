@@ -301,3 +301,20 @@ def test_panel_min_cell_sets_the_release_threshold(analysis_build, tmp_path):
         assert smallest >= 12
     finally:
         con.close()
+
+
+def test_a_null_in_a_not_null_mart_column_fails_the_build_naming_the_column(analysis_build, tmp_path):
+    """Not-null columns of the contracted marts are constraints DuckDB enforces as the table is built (no
+    separate not_null test): a NULL where one is declared fails the model, so nothing downstream builds."""
+    copy = tmp_path / "warehouse.duckdb"
+    shutil.copy(analysis_build["db_path"], copy)
+    con = duckdb.connect(str(copy))
+    try:
+        con.execute("update intermediate.int_analysis_responses set wave_id = null where response_id = "
+                    "(select min(response_id) from intermediate.int_analysis_responses "
+                    " where is_complete and country_now = 'norway' and aspiration is not null)")
+    finally:
+        con.close()
+    rebuilt = run_dbt(["run", "--select", "aspiration_by_wave"], copy, tmp_path)
+    assert rebuilt.returncode != 0
+    assert "NOT NULL constraint failed" in rebuilt.stdout and "wave_id" in rebuilt.stdout, rebuilt.stdout[-3000:]
