@@ -150,10 +150,6 @@ def test_leaving_before_arrival_costs_the_leaving_cell(con, raw):
                                                           (2, "left", "impossible date", "cell_set_missing")]
     assert cells(con, "w3_2024", 1)["arrival"] == "2023-05-01" and cells(con, "w3_2024", 1)["left"] is None
     assert check_survey_partition(con, "w3_2024").passed
-    con.execute("UPDATE raw.survey_cells SET value = '2023-03-01' WHERE wave_id = 'w3_2024' AND row_number = 1 "
-                "AND variable = 'left'")
-    outcome = check_survey_partition(con, "w3_2024")
-    assert not outcome.passed and "row 1 column left: not_before:arrival_month" in outcome.description
 
 
 def test_field_start_is_inferred_from_the_invitations_when_the_wave_is_not_registered(con, raw):

@@ -225,7 +225,7 @@ def test_layout_added_only_in_the_codebook_is_ingested_without_new_code(tmp_path
     assert con.execute("SELECT email_hash FROM raw.survey_responses WHERE wave_id = 'w5_2026' ORDER BY row_number"
                        ).fetchall() == [(email_hash("x@y.no", HMAC_KEY),), (None,)]
     monkeypatch.setenv("PANEL_MAX_QUARANTINE_SHARE", "0.5")
-    outcome = check_survey_partition(con, "w5_2026", codebook=codebook)
+    outcome = check_survey_partition(con, "w5_2026")
     assert outcome.passed, outcome.description
 
 
@@ -278,11 +278,18 @@ def test_survey_check_fails_on_too_many_quarantined_rows_naming_the_file(con, ra
     assert "svar_id: repeated value (1 rows)" in outcome.description and "audit.quarantine" in outcome.description
 
 
-def test_checks_catch_tampered_loads(con, raw):
+def test_checks_catch_loads_that_do_not_add_up(con, raw):
+    """The cells were validated once, as ingest read them; the check catches a load whose rows do not add up."""
     ingest_all(con, raw)
-    con.execute("UPDATE raw.survey_cells SET value = '1899' WHERE wave_id = 'w3_2024' AND variable = 'byear' AND row_number = 2")
+    con.execute("DELETE FROM raw.survey_responses WHERE wave_id = 'w3_2024' AND row_number = 2")
     outcome = check_survey_partition(con, "w3_2024")
-    assert not outcome.passed and "re-validation" in outcome.description and "byear" in outcome.description
+    assert not outcome.passed and "rows in the raw table, row_accounting says" in outcome.description
+    assert "survey/w3_2024/responses.sav" in outcome.description
+    con.execute("DELETE FROM audit.quarantine WHERE source_file = 'survey/w1_2022/responses.csv' AND row_number = "
+                "(SELECT min(row_number) FROM audit.quarantine WHERE source_file = 'survey/w1_2022/responses.csv' "
+                "AND action = 'row_quarantined')")
+    outcome = check_survey_partition(con, "w1_2022")
+    assert not outcome.passed and "rows in audit.quarantine, row_accounting says" in outcome.description
     con.execute("DELETE FROM raw.udi_valid_permits WHERE row_number = 1")
     outcome = check_udi_partition(con, "2024-02-05")
     assert not outcome.passed and "udi/2024-02-05/gyldige_2024-02-05.csv" in outcome.description

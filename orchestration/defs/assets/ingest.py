@@ -1,8 +1,8 @@
 """Ingest assets: one survey wave or one UDI snapshot folder per partition, loaded into the build file.
 
 Each materialisation records per-file row counts, cells set missing, warnings and checksums; a blocking
-check re-validates the loaded partition (pandera schema, rows add up, share of rows kept out within
-tolerance). A partition whose step or blocking check fails is held back in the build at its last good
+check verifies the loaded partition (rows add up across the file, the raw tables and the audit; share of rows
+kept out within tolerance; the cells were validated by the pandera schema once, as they were read). A partition whose step or blocking check fails is held back in the build at its last good
 version (the published rows) or left out (orchestration.holdback), and its run fails and is alerted; the
 rest goes downstream (a failed partition does not stall automation: orchestration.defs.automation). A wave without a row in survey_waves.csv
 gets a non-blocking warning check saying which row to add; an empty UDI snapshot folder loads zero
@@ -114,7 +114,7 @@ def check_result(check_name: str, outcome) -> dg.AssetCheckResult:
     pool=POOL,
     kinds={"python", "duckdb"},
     check_specs=[dg.AssetCheckSpec(SURVEY_CHECK, asset="survey_wave", blocking=True,
-                                   description="Loaded rows re-validate; rows add up; quarantine within tolerance."),
+                                   description="Rows add up (file, raw tables, audit); share of rows kept out within tolerance."),
                  dg.AssetCheckSpec(WAVE_REGISTERED_CHECK, asset="survey_wave", blocking=False,
                                    description="Warns when the wave has no row in survey_waves.csv (field start inferred).")],
 )
@@ -147,7 +147,7 @@ def survey_wave(context: AssetExecutionContext, build_db: BuildDatabase) -> dg.M
     pool=POOL,
     kinds={"python", "duckdb"},
     check_specs=[dg.AssetCheckSpec(UDI_CHECK, asset="udi_snapshot", blocking=True,
-                                   description="Loaded rows re-validate; rows add up; quarantine within tolerance.")],
+                                   description="Rows add up (file, raw tables, audit); share of rows kept out within tolerance.")],
 )
 def udi_snapshot(context: AssetExecutionContext, build_db: BuildDatabase) -> dg.MaterializeResult:
     """One UDI retrieval folder `raw/udi/<YYYY-MM-DD>/`: applications, decisions and valid permits into `raw`."""
