@@ -95,7 +95,10 @@ class Entity:
             else:
                 ranked = sorted(self.members, key=record_sort_key, reverse=True)
                 attributes = {a: next((m[a] for m in ranked if _present(m[a])), None) for a in ATTRIBUTES}
-            self._derived = (len(self.members), ranked, attributes, pd.Timestamp(ranked[0]["submitted_at"]))
+            submitted = ranked[0]["submitted_at"]
+            if type(submitted) is not pd.Timestamp:  # most are one already: no copy
+                submitted = pd.Timestamp(submitted)
+            self._derived = (len(self.members), ranked, attributes, submitted)
         return self._derived[1:]
 
     @property
@@ -118,6 +121,9 @@ class Entity:
         return "typed address" if any(_present(m["email_hash"]) for m in self.members) else "no typed address"
 
     def addresses(self, column: str) -> list[str]:
+        if len(self.members) == 1:  # most entities: no set to build and sort (asked millions of times)
+            value = self.members[0][column]
+            return [value] if _present(value) else []
         return sorted({m[column] for m in self.members if _present(m[column])})
 
     def model_row(self) -> dict:
@@ -281,14 +287,25 @@ def _bayes_factors(entities: list[Entity], history: History, labels) -> tuple[di
     persons = history.records.set_index("record_id")["person_id"]
     typed = left.loc[left["email_hash"].notna(), "entity_id"].tolist()
     scored = with_email_m(scored, persons, len(history.latest), typed, SHARE_PRIOR)
-    pairs = scored.pairs.merge(history.records[["record_id", "person_id"]], on="record_id")
-    pairs = pairs.sort_values(["log2_bayes_factor", "record_id"], ascending=[False, True])
-    strongest = pairs.drop_duplicates(["entity_id", "person_id"], keep="first")  # a person's best record
-    strongest = strongest.assign(order=strongest["entity_id"].astype(int)).sort_values(["order", "person_id"])
-    strongest = strongest[list(STRONGEST_COLUMNS)].reset_index(drop=True)
+    strongest = strongest_per_person(scored.pairs.merge(history.records[["record_id", "person_id"]], on="record_id"))
     best = dict(zip(zip(strongest["order"].tolist(), strongest["person_id"].tolist()),
                     zip(strongest["log2_bayes_factor"].astype(float).tolist(), strongest["record_id"].tolist())))
     return best, scored.parameters, strongest
+
+
+def strongest_per_person(pairs: pd.DataFrame) -> pd.DataFrame:
+    """Each (entity, person)'s best record (highest log2 Bayes factor, then lowest record id) as
+    STRONGEST_COLUMNS, sorted by entity order and person. One sort of integer codes: sorting and
+    de-duplicating millions of pairs by their text ids took seconds per wave at scale 100."""
+    order = pairs["entity_id"].astype(int).to_numpy()
+    persons = pd.factorize(pairs["person_id"], sort=True)[0]  # codes in the ids' sorted order
+    records = pd.factorize(pairs["record_id"], sort=True)[0]
+    ranked = np.lexsort((records, -pairs["log2_bayes_factor"].to_numpy(dtype=float), persons, order))
+    first = np.ones(len(ranked), dtype=bool)
+    first[1:] = (np.diff(order[ranked]) != 0) | (np.diff(persons[ranked]) != 0)
+    kept = ranked[first]
+    strongest = pairs.iloc[kept].assign(order=order[kept])
+    return strongest[list(STRONGEST_COLUMNS)].reset_index(drop=True)
 
 
 def match_posteriors(factors: dict, entity_orders: list[int], n_persons: int) -> tuple[dict, float]:
@@ -323,6 +340,18 @@ def _of_entities(by_entity: dict, entity_orders) -> dict:
     """`by_entity` for these entities only, in its own order (what _by_entity builds for them)."""
     wanted = set(entity_orders)
     return {order: cands for order, cands in by_entity.items() if order in wanted}
+
+
+def _without_persons(by_entity: dict, taken) -> dict:
+    """`by_entity` without the candidates `taken`, entities left with none dropped: what _by_entity
+    builds with `taken` (in the same order when each entity's factors are together, as _bayes_factors
+    gives them), without raising every factor again."""
+    kept = {}
+    for order, cands in by_entity.items():
+        free = [cand for cand in cands if cand[0] not in taken]
+        if free:
+            kept[order] = free
+    return kept
 
 
 def _returning_share(by_entity: dict, n: int, n_persons: int) -> float:
@@ -385,7 +414,8 @@ def _link_entities(entities: list[Entity], history: History, counts: Counter):
     kinds = {e.order: e.kind for e in entities}
     # match_posteriors per kind over the persons not taken, each entity's candidates grouped once for
     # every kind (a kind's entities in the same order as match_posteriors would group them)
-    free = _by_entity(factors, set(open_entities), owner)
+    every = _by_entity(factors)  # each Bayes factor raised from its log2 once, for both uses below
+    free = _without_persons(_of_entities(every, open_entities), owner)
     posteriors, shares = {}, {}
     for kind in sorted(set(kinds.values())):
         orders = [order for order in open_entities if kinds[order] == kind]
@@ -401,7 +431,6 @@ def _link_entities(entities: list[Entity], history: History, counts: Counter):
              "unresolved_responses": len(open_entities), "persons_available": n_free}
     # For the quality estimate and review: every entity against every person, exact links and persons
     # already taken included (a second submission of one person that was not grouped shows up here).
-    every = _by_entity(factors)
     unconstrained = {}
     for kind, kind_share in shares.items():
         unconstrained.update(_posteriors(_of_entities(every, [o for o in by_order if kinds[o] == kind]),
@@ -451,8 +480,14 @@ def _objects(values) -> np.ndarray:
     return out
 
 
+def record_of(members: list[dict]) -> dict:
+    """The response of record of these members (the highest record_sort_key); a lone member is it
+    without building its key (most entities at scale 100)."""
+    return members[0] if len(members) == 1 else max(members, key=record_sort_key)
+
+
 def _group_rows(members: list[dict], person_id: str, method: str, linked_to, probability) -> list[dict]:
-    record = max(members, key=record_sort_key)
+    record = record_of(members)
     return [{
         "wave_id": m["wave_id"], "wave_number": int(m["wave_number"]), "response_id": m["response_id"],
         "person_id": person_id, "is_response_of_record": m is record,
@@ -484,7 +519,7 @@ def link_wave(responses: pd.DataFrame, history: History) -> WaveResult:
         members = entity.members + absorbed.get(entity.order, [])
         link = link_of.get(entity.order)
         if link is None:
-            record = max(members, key=record_sort_key)
+            record = record_of(members)
             rows += _group_rows(members, person_id_for(record["wave_id"], record["response_id"]), "single", None, None)
             continue
         probability = link.score if link.method == "probabilistic" else 1.0
