@@ -6,6 +6,7 @@ similarity, without storing the address.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import re
@@ -46,12 +47,15 @@ def _bigrams(text: str) -> list[str]:
     return [padded[i:i + 2] for i in range(len(padded) - 1)]
 
 
-def _bloom_positions(bigram: str, key: bytes) -> list[int]:
+@functools.lru_cache(maxsize=1 << 16)
+def _bloom_positions(bigram: str, key: bytes) -> tuple[int, ...]:
     # Double hashing from one keyed digest; "bloom|" separates this use of the key from email_hash.
+    # Cached: each address has ~25 bigrams, but a whole wave's addresses share a few thousand distinct ones,
+    # so each is hashed once per key rather than once per address (this HMAC was half of a wave's ingest).
     digest = hmac.new(key, f"bloom|{bigram}".encode("utf-8"), hashlib.sha256).digest()
     first = int.from_bytes(digest[:8], "big")
     step = int.from_bytes(digest[8:16], "big") | 1
-    return [(first + i * step) % BLOOM_BITS for i in range(BLOOM_HASHES_PER_BIGRAM)]
+    return tuple((first + i * step) % BLOOM_BITS for i in range(BLOOM_HASHES_PER_BIGRAM))
 
 
 def email_bloom(address: str | None, key: bytes) -> str | None:

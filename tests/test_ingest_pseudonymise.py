@@ -70,3 +70,21 @@ def test_stray_addresses_in_other_columns_are_replaced_by_their_hash():
     out = redact_stray_emails(frame, KEY)
     assert out.loc[0, "kommune"] == "Oslo"
     assert out.loc[1, "kommune"] == f"email_hash:{email_hash('me@here.no', KEY)}"
+
+
+def test_bloom_sets_the_bits_of_every_padded_bigram_under_the_key():
+    """The encoding itself, computed here from its definition (keyed SHA-256 per padded bigram, double hashing
+    into 10 of 1024 positions), so a faster implementation cannot change what earlier releases stored."""
+    import hashlib
+    import hmac
+
+    for address, key in (("Olena.Petrenko@gmail.com ", KEY), ("olena.petrenko@gmail.com", OTHER_KEY),
+                         ("ivan@ukr.net", KEY)):
+        padded = f"_{address.strip().lower()}_"
+        ones = set()
+        for i in range(len(padded) - 1):
+            digest = hmac.new(key, f"bloom|{padded[i:i + 2]}".encode(), hashlib.sha256).digest()
+            first, step = int.from_bytes(digest[:8], "big"), int.from_bytes(digest[8:16], "big") | 1
+            ones |= {(first + k * step) % BLOOM_BITS for k in range(10)}
+        expected = "".join("1" if i in ones else "0" for i in range(BLOOM_BITS))
+        assert email_bloom(address, key) == expected
