@@ -109,12 +109,13 @@ def _frame_from_rows(header: list[str], rows: list[list], source_file: str) -> t
     width = len(names)
     cleaned, faults = [], {}
     for number, row in enumerate(rows, start=1):
-        if all(cell_text(c) is None for c in row):
-            row = [None] * width
-        if len(row) != width:
-            faults[number] = f"{WRONG_FIELD_COUNT}: expected {width} fields as in the header, found {len(row)}"
-            row = [None] * width
-        cleaned.append([cell_text(c) for c in row])
+        texts = [cell_text(c) for c in row]  # once per cell: this loop visits every cell of the file
+        if all(text is None for text in texts):
+            texts = [None] * width
+        if len(texts) != width:
+            faults[number] = f"{WRONG_FIELD_COUNT}: expected {width} fields as in the header, found {len(texts)}"
+            texts = [None] * width
+        cleaned.append(texts)
     frame = pd.DataFrame(cleaned, columns=names, dtype=object)
     frame.index = pd.RangeIndex(1, len(frame) + 1, name=ROW_NUMBER)
     return frame.astype(object).where(frame.notna(), None), faults
