@@ -48,14 +48,19 @@ def _bigrams(text: str) -> list[str]:
 
 
 @functools.lru_cache(maxsize=1 << 16)
-def _bloom_positions(bigram: str, key: bytes) -> tuple[int, ...]:
-    # Double hashing from one keyed digest; "bloom|" separates this use of the key from email_hash.
-    # Cached: each address has ~25 bigrams, but a whole wave's addresses share a few thousand distinct ones,
-    # so each is hashed once per key rather than once per address (this HMAC was half of a wave's ingest).
+def _bigram_bits(bigram: str, key: bytes) -> int:
+    """The bigram's Bloom positions as the set bits of an int (bit i = position i).
+
+    Double hashing from one keyed digest; "bloom|" separates this use of the key from email_hash. Cached:
+    each address has ~25 bigrams, but a whole wave's addresses share a few thousand distinct ones, so each
+    is hashed once per key rather than once per address (this HMAC was half of a wave's ingest)."""
     digest = hmac.new(key, f"bloom|{bigram}".encode("utf-8"), hashlib.sha256).digest()
     first = int.from_bytes(digest[:8], "big")
     step = int.from_bytes(digest[8:16], "big") | 1
-    return tuple((first + i * step) % BLOOM_BITS for i in range(BLOOM_HASHES_PER_BIGRAM))
+    bits = 0
+    for i in range(BLOOM_HASHES_PER_BIGRAM):
+        bits |= 1 << ((first + i * step) % BLOOM_BITS)
+    return bits
 
 
 def email_bloom(address: str | None, key: bytes) -> str | None:
@@ -63,11 +68,10 @@ def email_bloom(address: str | None, key: bytes) -> str | None:
     normalised = normalise_email(address)
     if normalised is None:
         return None
-    bits = bytearray(b"0" * BLOOM_BITS)
+    bits = 0
     for bigram in _bigrams(normalised):
-        for position in _bloom_positions(bigram, key):
-            bits[position] = ord("1")
-    return bits.decode("ascii")
+        bits |= _bigram_bits(bigram, key)
+    return format(bits, f"0{BLOOM_BITS}b")[::-1]  # character i is bit i
 
 
 def dice(a: str, b: str) -> float:
