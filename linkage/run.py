@@ -111,13 +111,11 @@ def _parameters(models: dict) -> dict:
 def _insert(con, table: str, frame: pd.DataFrame, run_id: str) -> None:
     if frame.empty:
         return
-    frame = frame.assign(linkage_run_id=run_id)
-    # Missing text is None for DuckDB (NaN in a float column is NULL already); only text columns are
-    # copied, so a wave's hundreds of thousands of candidate pairs are not boxed cell by cell.
-    text = frame.columns[frame.dtypes == object]
-    frame[text] = frame[text].where(frame[text].notna(), None)
+    # DuckDB reads None, NaN, NaT and pd.NA alike as NULL, in object columns too: the frame goes in as
+    # it is, run id added in SQL (copying a wave's candidate pairs to replace them took seconds).
     con.register("new_rows_frame", frame)
-    con.execute(f"INSERT INTO linkage.{table} BY NAME SELECT * FROM new_rows_frame")
+    con.execute(f"INSERT INTO linkage.{table} BY NAME SELECT *, ?::VARCHAR AS linkage_run_id FROM new_rows_frame",
+                [run_id])
     con.unregister("new_rows_frame")
 
 
