@@ -292,15 +292,21 @@ How each figure is measured, per scale (`--scale` of the generator, 1 = the defa
 
 
 def busy_machine_caveat(results: dict) -> str | None:
-    """A caveat when the machine was busy with other work (its load average above its cores) during the run."""
+    """A caveat when the 1-minute load average was above the cores at the start of the run or of a measurement.
+    Before the first measurement that is other work; later it is mostly what the preceding measurement left,
+    since the average decays over a minute or more, so the caveat says which."""
     cores = results["machine"]["cores"] or 1
-    loads = [results["machine"]["load_average_at_start"][0]] + [
-        figures.get("load_before", 0) for scale in results["scales"] for figures in (scale.get("refreshes") or {}).values()]
-    if max(loads) <= cores:
-        return None
-    return (f"the machine was shared with other work: the 1-minute load average reached {max(loads):.1f} on "
-            f"{cores} cores at the start of a measurement (see \"load average at start\" below), so wall times "
-            "are longer than on a quiet machine; compare runs with similar load")
+    first = results["machine"]["load_average_at_start"][0]
+    later = [figures.get("load_before", 0) for scale in results["scales"]
+             for figures in (scale.get("refreshes") or {}).values()]
+    if first > cores:
+        return (f"the machine was busy before the benchmark started: 1-minute load average {first:.1f} on {cores} "
+                "cores, so wall times are longer than on a quiet machine; compare runs with similar load")
+    if max(later, default=0) > cores:
+        return (f"the 1-minute load average reached {max(later):.1f} on {cores} cores at the start of a measurement "
+                "(see \"load average at start\" below): mostly the load the preceding measurement left, as the "
+                "average decays over a minute or more, unless other work ran; compare runs with similar load")
+    return None
 
 
 def markdown(results: dict, before: dict | None = None) -> str:
