@@ -1,12 +1,13 @@
 """Ingest assets: one survey wave or one UDI snapshot folder per partition, loaded into the build file.
 
 Each materialisation records per-file row counts, cells set missing, warnings and checksums; a blocking
-check verifies the loaded partition (rows add up across the file, the raw tables and the audit; share of rows
-kept out within tolerance; the cells were validated by the pandera schema once, as they were read). A partition whose step or blocking check fails is held back in the build at its last good
-version (the published rows) or left out (orchestration.holdback), and its run fails and is alerted; the
-rest goes downstream (a failed partition does not stall automation: orchestration.defs.automation). A wave without a row in survey_waves.csv
-gets a non-blocking warning check saying which row to add; an empty UDI snapshot folder loads zero
-rows with a warning and does not block.
+check verifies the loaded partition (rows add up across the file, the raw tables and the audit; share of
+rows kept out within tolerance; the cells were validated by the pandera schema once, as they were read).
+A partition whose step or blocking check fails is held back in the build at its last good version (the
+published rows) or left out (orchestration.holdback), and its run fails and is alerted; the rest goes
+downstream (a failed partition does not stall automation: orchestration.defs.automation). A wave without a
+row in survey_waves.csv gets a non-blocking warning check saying which row to add; an empty UDI snapshot
+folder loads zero rows with a warning and does not block.
 """
 
 from collections.abc import Callable, Sequence
