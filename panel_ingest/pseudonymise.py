@@ -92,6 +92,7 @@ def replace_email_column(frame: pd.DataFrame, column: str, key: bytes) -> pd.Dat
     out.insert(position, HASH_COLUMN, [email_hash(a, key) if ok else NOT_AN_ADDRESS for a, ok in zip(addresses, one)])
     out.insert(position + 1, BLOOM_COLUMN, [email_bloom(a, key) if ok else NOT_AN_ADDRESS
                                             for a, ok in zip(addresses, one)])
+    _bigram_bits.cache_clear()  # the file's address fragments and the key stay in memory only while it is read
     return out
 
 

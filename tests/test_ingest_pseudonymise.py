@@ -88,3 +88,11 @@ def test_bloom_sets_the_bits_of_every_padded_bigram_under_the_key():
             ones |= {(first + k * step) % BLOOM_BITS for k in range(10)}
         expected = "".join("1" if i in ones else "0" for i in range(BLOOM_BITS))
         assert email_bloom(address, key) == expected
+
+
+def test_no_address_fragment_outlives_the_column_it_was_read_from():
+    from panel_ingest.pseudonymise import _bigram_bits
+
+    frame = pd.DataFrame({"id": [1, 2], "epost": ["olena@ukr.net", "ivan@gmail.com"]})
+    replace_email_column(frame, "epost", KEY)
+    assert _bigram_bits.cache_info().currsize == 0
