@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from itertools import islice
 
 import numpy as np
 import pandas as pd
@@ -67,7 +68,7 @@ class History:
         records["email_hash"] = records["email_hash"].fillna(records["invitation_hash"])
         records["email_bloom"] = records["email_bloom"].fillna(records["invitation_bloom"])
         newest = records.drop_duplicates("person_id", keep="last")[list(LATEST_COLUMNS)]
-        latest = {row["person_id"]: row for row in newest.to_dict("records")}
+        latest = {row["person_id"]: row for row in _records(newest)}
         return cls(records, address_persons, latest)
 
     @classmethod
@@ -195,6 +196,13 @@ def _may_be_within(a: int | None, b: int | None, gap: int) -> bool:
     return a is None or b is None or abs(a - b) <= gap
 
 
+def _chronological(entity: Entity) -> tuple:
+    """Entities by their record's submission time, unknown times last, then by order: the order of
+    (str(submitted_at), order), without formatting a time per entity."""
+    stamp = _stamp(entity)
+    return (stamp is None, stamp or 0, entity.order)
+
+
 def _merge_repeats_without_shared_key(entities: list[Entity]) -> list[Entity]:
     """Fold repeats (same gender, birth year, oblast and arrival month, nothing contradicting, within
     days) into the nearest-in-time entity of their block; renumber so entity order stays dense."""
@@ -203,13 +211,16 @@ def _merge_repeats_without_shared_key(entities: list[Entity]) -> list[Entity]:
     # Submission time in ns per entity (None for NaT), kept current as members are added: a block holds
     # thousands of entities at scale 100, and most are weeks apart, which this rules out without a call.
     stamps: dict[int, int | None] = {}
+    # Per block, how many of its first entities are out of reach for good (see _first_in_reach).
+    out_of_reach: dict[tuple, int] = {}
     gap = MAX_REPEAT_GAP.value
-    for entity in sorted(entities, key=lambda e: (str(e.record["submitted_at"]), e.order)):
+    for entity in sorted(entities, key=_chronological):
         attributes = entity._current()[1]
         block = tuple(attributes[c] for c in BLOCK_ATTRIBUTES)
         complete_block = all(_present(v) for v in block)
         stamp = _stamp(entity)
-        repeats = [e for e in by_block.get(block, [])
+        first = _first_in_reach(by_block, block, out_of_reach, stamps, stamp, gap) if complete_block else 0
+        repeats = [e for e in islice(by_block.get(block, ()), first, None)
                    if _may_be_within(stamps[e.order], stamp, gap) and _is_repeat(e, entity)] if complete_block else []
         if not repeats:
             kept.append(entity)
@@ -225,6 +236,24 @@ def _merge_repeats_without_shared_key(entities: list[Entity]) -> list[Entity]:
     for order, entity in enumerate(kept):
         entity.order = order
     return kept
+
+
+def _first_in_reach(by_block: dict, block: tuple, out_of_reach: dict, stamps: dict, stamp: int | None, gap: int) -> int:
+    """Index of the block's first entity that may still be within `gap` of `stamp`. Entities come in time
+    order (_chronological), so one submitted more than `gap` before this one is out of reach of every later
+    one too, and its time no longer changes (it can take in no repeat). An entity with an unknown time (they
+    come last) is compared with the whole block, as `_may_be_within` asks."""
+    if stamp is None:
+        return 0
+    block_entities = by_block.get(block, ())
+    first = out_of_reach.get(block, 0)
+    while first < len(block_entities):
+        earlier = stamps[block_entities[first].order]
+        if earlier is None or stamp - earlier <= gap:
+            break
+        first += 1
+    out_of_reach[block] = first
+    return first
 
 
 @dataclass
@@ -287,7 +316,12 @@ def _bayes_factors(entities: list[Entity], history: History, labels) -> tuple[di
     persons = history.records.set_index("record_id")["person_id"]
     typed = left.loc[left["email_hash"].notna(), "entity_id"].tolist()
     scored = with_email_m(scored, persons, len(history.latest), typed, SHARE_PRIOR)
-    strongest = strongest_per_person(scored.pairs.merge(history.records[["record_id", "person_id"]], on="record_id"))
+    records = history.records[["record_id", "person_id"]]
+    # each earlier record's rank among the ids (of records, of persons), so that strongest_per_person sorts
+    # the pairs by integers ranked once per wave rather than factorising millions of pairs' text ids
+    records = records.assign(record_rank=pd.factorize(records["record_id"], sort=True)[0],
+                             person_rank=pd.factorize(records["person_id"], sort=True)[0])
+    strongest = strongest_per_person(scored.pairs.merge(records, on="record_id"))
     best = dict(zip(zip(strongest["order"].tolist(), strongest["person_id"].tolist()),
                     zip(strongest["log2_bayes_factor"].astype(float).tolist(), strongest["record_id"].tolist())))
     return best, scored.parameters, strongest
@@ -296,10 +330,13 @@ def _bayes_factors(entities: list[Entity], history: History, labels) -> tuple[di
 def strongest_per_person(pairs: pd.DataFrame) -> pd.DataFrame:
     """Each (entity, person)'s best record (highest log2 Bayes factor, then lowest record id) as
     STRONGEST_COLUMNS, sorted by entity order and person. One sort of integer codes: sorting and
-    de-duplicating millions of pairs by their text ids took seconds per wave at scale 100."""
+    de-duplicating millions of pairs by their text ids took seconds per wave at scale 100. Integer ranks
+    of the ids given with the pairs (`person_rank`, `record_rank`: in the ids' sorted order, over any
+    superset of the ids) spare factorising the text ids of every pair."""
     order = pairs["entity_id"].astype(int).to_numpy()
-    persons = pd.factorize(pairs["person_id"], sort=True)[0]  # codes in the ids' sorted order
-    records = pd.factorize(pairs["record_id"], sort=True)[0]
+    persons, records = (pairs[f"{c}_rank"].to_numpy() if f"{c}_rank" in pairs.columns
+                        else pd.factorize(pairs[f"{c}_id"], sort=True)[0]  # codes in the ids' sorted order
+                        for c in ("person", "record"))
     ranked = np.lexsort((records, -pairs["log2_bayes_factor"].to_numpy(dtype=float), persons, order))
     first = np.ones(len(ranked), dtype=bool)
     first[1:] = (np.diff(order[ranked]) != 0) | (np.diff(persons[ranked]) != 0)

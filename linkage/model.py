@@ -37,8 +37,10 @@ CANDIDATE_FLOOR = 0.001
 # whatever the population (scale 30: at most 15 above the floor, 99% of responses 8 or fewer).
 MAX_PAIRS_PER_RESPONSE = 30
 # New responses per Splink prediction chunk: each chunk's blocked pairs are dropped before the next
-# is blocked, so DuckDB never holds more than about this many responses' pairs (scale 100: 4 chunks).
-RESPONSES_PER_CHUNK = 40_000
+# is blocked, so DuckDB never holds more than about this many responses' pairs (scale 100: 2 chunks per
+# wave; measured there, one run each: 40,000 per chunk 67.9 s at 3.28 GiB, 70,000 63.8 s at 3.35 GiB,
+# one chunk 58.9 s at 3.82 GiB, too near the 4 GiB budget).
+RESPONSES_PER_CHUNK = 70_000
 
 # Dice at or above which two encodings are one address mistyped: every typo of the synthetic generator
 # (misspelt domain, dropped or swapped letter) scores >= 0.8, about 0.2% of random address pairs do.

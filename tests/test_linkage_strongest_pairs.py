@@ -45,3 +45,20 @@ def test_same_as_sorting_by_text_on_random_pairs_with_many_ties():
 def test_no_pairs_give_an_empty_frame_with_the_columns():
     strongest = strongest_per_person(_pairs([]))
     assert strongest.empty and list(strongest.columns) == list(STRONGEST_COLUMNS)
+
+
+def test_ranks_given_with_the_pairs_over_more_ids_give_the_same_as_the_text_ids():
+    """_bayes_factors ranks every earlier record's ids once per wave; only some of them are in pairs."""
+    rng = np.random.default_rng(11)
+    n = 2000
+    pairs = _pairs(zip([str(i) for i in rng.integers(0, 60, n)], [f"w{i % 3}:{i}" for i in rng.integers(0, 300, n)],
+                       rng.integers(-4, 4, n).astype(float), [f"P{i}" for i in rng.integers(0, 40, n)]))
+    every_record = sorted({f"w{i % 3}:{i}" for i in range(400)})
+    every_person = sorted(f"P{i}" for i in range(55))
+    ranked = pairs.assign(record_rank=pairs["record_id"].map({r: k for k, r in enumerate(every_record)}),
+                          person_rank=pairs["person_id"].map({p: k for k, p in enumerate(every_person)}))
+    pd.testing.assert_frame_equal(strongest_per_person(ranked), _by_sorting_text(pairs))
+    # the ranks are what is sorted by: reversed ranks reverse the persons' order within an entity
+    reversed_persons = strongest_per_person(ranked.assign(person_rank=-ranked["person_rank"]))
+    first_entity = reversed_persons[reversed_persons["order"] == reversed_persons["order"].min()]
+    assert first_entity["person_id"].tolist() == sorted(first_entity["person_id"], reverse=True)
