@@ -4,8 +4,10 @@ Readers holding the published file open keep the inode they opened (POSIX rename
 refresh never disturbs them and they never block it. At every moment `warehouse.duckdb` exists and is
 a complete, checked file; the file it replaces is kept as `warehouse.previous.duckdb`.
 
-The published file is written in DuckDB storage version `PUBLISHED_STORAGE_VERSION`, which every DuckDB
-1.x client (R, JDBC/DBeaver, BI tools) reads, whatever version built it. Every publication is also a
+The published file is in DuckDB storage version `PUBLISHED_STORAGE_VERSION`, which every DuckDB 1.x client
+(R, JDBC/DBeaver, BI tools) reads, whatever version built it. A refresh creates its build file in that
+version (`create_build_file`: DuckDB keeps a file's version whoever writes to it later), so publishing
+copies the file's bytes; a build file in another version (made by another path) is converted. Every publication is also a
 release (orchestration.releases): its manifest goes into `audit.releases`, and a copy of the file, the
 manifest and the exports (orchestration.exports) go into `releases/<release_id>/`.
 
@@ -32,6 +34,9 @@ from panel_ingest import paths
 # 2.0 writes its own newer format unless told otherwise, which 1.x clients refuse.
 PUBLISHED_STORAGE_VERSION = "v1.0.0"
 STAGING_PREFIXES = (".warehouse.publishing-", ".warehouse.previous-", ".warehouse.restoring-")
+
+# What duckdb_databases() tags a file with that DuckDB PUBLISHED_STORAGE_VERSION and every later client read.
+PUBLISHED_STORAGE_TAG = PUBLISHED_STORAGE_VERSION + "+"
 
 # Schemas a publishable file must contain (docs/contracts/warehouse.md).
 REQUIRED_SCHEMAS = ("marts", "release", "audit")
@@ -77,6 +82,13 @@ def audit_copy(db_path: Path) -> int:
         con.close()
 
 
+def create_build_file(db_path: Path) -> None:
+    """Create an empty database file at `db_path` in PUBLISHED_STORAGE_VERSION. Converting a finished build
+    into that version cost a second per 30 MB (13 s at scale 100); copying its bytes, 1 s."""
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    duckdb.connect(str(db_path), config={"storage_compatibility_version": PUBLISHED_STORAGE_VERSION}).close()
+
+
 def storage_version(db_path: Path) -> str:
     """The storage version DuckDB reports for a file (e.g. `v1.0.0+`)."""
     con = duckdb.connect()
@@ -118,6 +130,14 @@ def _convert_synced(source: Path, folder: Path, prefix: str) -> Path:
         target.with_name(target.name + ".wal").unlink(missing_ok=True)
         raise
     return target
+
+
+def _stage_in_published_version(build: Path, folder: Path, prefix: str) -> Path:
+    """A synced copy of the checkpointed `build` in `folder`, in PUBLISHED_STORAGE_VERSION: its bytes when it
+    is in that version already (create_build_file), else converted."""
+    if storage_version(build) == PUBLISHED_STORAGE_TAG:
+        return _copy_synced(build, folder, prefix)
+    return _convert_synced(build, folder, prefix)
 
 
 def _copy_synced(source: Path, folder: Path, prefix: str) -> Path:
@@ -169,7 +189,7 @@ def publish_build(build: Path | None = None, published: Path | None = None,
         raise PublishError(f"no build file at {build}: run a refresh first")
     published.parent.mkdir(parents=True, exist_ok=True)
     checkpoint(build)
-    staged = _convert_synced(build, published.parent, STAGING_PREFIXES[0])
+    staged = _stage_in_published_version(build, published.parent, STAGING_PREFIXES[0])
     building = None
     try:
         tables = audit_copy(staged)

@@ -53,7 +53,7 @@ from orchestration.holdback import (INGEST_ASSET_OF_KIND, KIND_OF_JOB, HeldBack,
 from orchestration.exports import exports_dir
 from orchestration import progress, unchanged, warm_dbt, warm_imports
 from orchestration.process_exit import exit_without_teardown
-from orchestration.publish import remove_stale_staging
+from orchestration.publish import create_build_file, remove_stale_staging
 from orchestration.releases import published_build_inputs, published_release_id, releases_dir
 from linkage.schema import carry_over_assignments
 from panel_ingest import paths
@@ -200,7 +200,7 @@ def start_fresh_build(build: Path) -> None:
     """
     for leftover in (build, build.with_name(build.name + ".wal")):
         leftover.unlink(missing_ok=True)
-    build.parent.mkdir(parents=True, exist_ok=True)
+    create_build_file(build)  # in the published storage version: publishing it is a copy, not a conversion
     con = duckdb.connect(str(build))
     try:
         carry_over_assignments(con, paths.published_db_path())

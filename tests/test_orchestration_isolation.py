@@ -195,3 +195,20 @@ def test_every_new_build_has_an_empty_held_back_table_whether_or_not_a_partition
         assert rows_of(con, "select comment from duckdb_tables() where table_name = 'held_back_partitions'")[0][0]
     finally:
         con.close()
+
+
+def test_a_new_build_file_is_in_the_published_storage_version_whoever_creates_it(tmp_path, monkeypatch):
+    """The refresh (start_fresh_build) and a daemon run's first writer (BuildDatabase) create the build file in
+    the DuckDB 1.x storage version, so its publication is a byte copy (orchestration.publish)."""
+    from orchestration.defs.resources import BuildDatabase
+    from orchestration.publish import PUBLISHED_STORAGE_TAG, storage_version
+    from orchestration.refresh import start_fresh_build
+
+    monkeypatch.setenv("PANEL_DATA_DIR", str(tmp_path / "data"))
+    build = tmp_path / "data" / "build" / "warehouse.duckdb"
+    start_fresh_build(build)
+    assert storage_version(build) == PUBLISHED_STORAGE_TAG
+    build.unlink()
+    with BuildDatabase().connect() as con:
+        con.execute("create table t as select 1 as x")
+    assert storage_version(build) == PUBLISHED_STORAGE_TAG

@@ -15,16 +15,19 @@ import pyreadstat
 import pytest
 
 from orchestration import exports, releases
-from orchestration.publish import PublishError, publish_build, restore_previous, restore_release, storage_version
+from orchestration.publish import (PublishError, create_build_file, publish_build, restore_previous, restore_release,
+                                   storage_version)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
-def make_build(data: Path, label: str, n_rows: int) -> None:
-    """A small build with the contract schemas, a mart of `n_rows` rows and a labelled release table."""
+def make_build(data: Path, label: str, n_rows: int, fresh: bool = True) -> None:
+    """A small build with the contract schemas, a mart of `n_rows` rows and a labelled release table, in a new
+    file (DuckDB's own format) when `fresh`, else in the (empty) file already there."""
     build = data / "build" / "warehouse.duckdb"
     build.parent.mkdir(parents=True, exist_ok=True)
-    build.unlink(missing_ok=True)
+    if fresh:
+        build.unlink(missing_ok=True)
     con = duckdb.connect(str(build))
     for schema in ("marts", "release", "audit"):
         con.execute(f"create schema {schema}")
@@ -138,11 +141,36 @@ def test_restoring_an_unknown_release_names_the_kept_ones(data):
         restore_release("19990101T000000Z")
 
 
-def test_the_published_file_is_in_the_duckdb_1x_storage_format(data):
+def test_a_build_in_duckdb_2s_own_format_is_published_converted_to_the_duckdb_1x_format(data):
     make_build(data, "v1", 2)
+    assert storage_version(data / "build" / "warehouse.duckdb") != "v1.0.0+"
     publish_build()
     assert storage_version(data / "warehouse.duckdb") == "v1.0.0+"
-    assert storage_version(data / "build" / "warehouse.duckdb") != "v1.0.0+"  # converted, not merely copied
+    assert read_with_duckdb1(data / "warehouse.duckdb")["marts.persons"] == 2
+
+
+def test_a_build_created_in_the_duckdb_1x_format_stays_in_it_and_is_published_as_it_is(data):
+    """A refresh creates its build file with create_build_file: DuckDB 2 keeps writing that file in the 1.x
+    format, so publishing copies its bytes instead of converting it."""
+    create_build_file(data / "build" / "warehouse.duckdb")
+    make_build(data, "v1", 3, fresh=False)
+    assert storage_version(data / "build" / "warehouse.duckdb") == "v1.0.0+"
+    publish_build()
+    assert storage_version(data / "warehouse.duckdb") == "v1.0.0+"
+    counts = read_with_duckdb1(data / "warehouse.duckdb")
+    assert counts["marts.persons"] == 3 and counts["audit.releases"] == 1
+
+
+def test_publishing_a_build_in_the_1x_format_copies_it_and_converts_nothing(data, monkeypatch):
+    from orchestration import publish
+
+    create_build_file(data / "build" / "warehouse.duckdb")
+    make_build(data, "v1", 3, fresh=False)
+    monkeypatch.setattr(publish, "_convert_synced", lambda *args: pytest.fail("converted a build already in 1.x"))
+    publish_build()
+    make_build(data, "v2", 4)  # DuckDB 2's own format: this one must be converted
+    with pytest.raises(pytest.fail.Exception, match="converted"):
+        publish_build()
 
 
 def test_code_version_degrades_without_git(tmp_path):

@@ -16,6 +16,7 @@ from dagster_dbt import DbtCliResource
 
 from orchestration import warm_dbt
 from orchestration.defs.dbt_project import dbt_executable, dbt_project
+from orchestration.publish import create_build_file
 from panel_ingest import paths
 
 # DuckDB allows one writer process per file; another process holding it shows up as this error.
@@ -43,6 +44,8 @@ class BuildDatabase(dg.ConfigurableResource):
         A lock held by another process is a transient failure: the step is retried after a pause.
         """
         try:
+            if not read_only and not Path(self.path()).exists():
+                create_build_file(Path(self.path()))  # a daemon run's first writer: as a refresh creates it
             con = duckdb.connect(self.path(), read_only=read_only)
         except duckdb.IOException as error:
             if LOCK_ERROR_HINT in str(error).lower():
