@@ -167,9 +167,13 @@ def _submitted(entity: Entity) -> pd.Timestamp:
 def _is_repeat(a: Entity, b: Entity) -> bool:
     """A repeat submission that shares no address with the first: an abandoned partial (its e-mail
     question never reached), a resubmission with the address retyped slightly differently, or a
-    resubmission without any address that gives exactly the same answers."""
+    resubmission without any address that gives exactly the same answers. Only submissions both with a
+    known time can be told to be days apart: without one, never a repeat."""
     first, second = a._current()[1], b._current()[1]  # read only: no copies in this hot path
-    if abs(_submitted(a) - _submitted(b)) > MAX_REPEAT_GAP or not same_submitter(first, second):
+    submitted_a, submitted_b = _submitted(a), _submitted(b)
+    if submitted_a is pd.NaT or submitted_b is pd.NaT:  # abs(NaT) raised TypeError and stopped the run
+        return False
+    if abs(submitted_a - submitted_b) > MAX_REPEAT_GAP or not same_submitter(first, second):
         return False
     differing = [c for c in ("kommune_code_2024", "children_in_norway")
                  if _present(first[c]) and _present(second[c]) and first[c] != second[c]]

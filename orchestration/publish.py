@@ -7,9 +7,9 @@ a complete, checked file; the file it replaces is kept as `warehouse.previous.du
 The published file is in DuckDB storage version `PUBLISHED_STORAGE_VERSION`, which every DuckDB 1.x client
 (R, JDBC/DBeaver, BI tools) reads, whatever version built it. A refresh creates its build file in that
 version (`create_build_file`: DuckDB keeps a file's version whoever writes to it later), so publishing
-copies the file's bytes; a build file in another version (made by another path) is converted. Every publication is also a
-release (orchestration.releases): its manifest goes into `audit.releases`, and a copy of the file, the
-manifest and the exports (orchestration.exports) go into `releases/<release_id>/`.
+copies the file's bytes; a build file in another version (made by another path) is converted. Every
+publication is also a release (orchestration.releases): its manifest goes into `audit.releases`, and a copy
+of the file, the manifest and the exports (orchestration.exports) go into `releases/<release_id>/`.
 
     python -m orchestration.publish --restore                 # put the last good warehouse back
     python -m orchestration.publish --restore --release <id>  # put a kept release back

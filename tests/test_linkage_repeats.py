@@ -34,3 +34,12 @@ def test_an_entity_whose_record_moved_later_is_in_reach_of_what_follows_its_new_
                  _response("c", day + pd.Timedelta(days=4, hours=12), False)]
     assert _groups(responses) == [["a", "b", "c"]]
 
+
+
+def test_a_response_without_a_submission_time_is_never_a_repeat_and_linking_goes_on():
+    """Staging requires the time, so this cannot arrive today; if it did, one missing cell must not stop the
+    wave's linkage (it raised TypeError on abs(NaT)): without a time nobody can tell it is days apart."""
+    day = pd.Timestamp("2023-05-01 10:00")
+    responses = [_response("a", day, True), _response("b", day + pd.Timedelta(days=20), True),
+                 _response("x", pd.NaT, False), _response("y", day + pd.Timedelta(hours=3), False)]
+    assert _groups(responses) == [["a", "y"], ["b"], ["x"]]
