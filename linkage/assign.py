@@ -170,10 +170,7 @@ def _is_repeat(a: Entity, b: Entity) -> bool:
     resubmission without any address that gives exactly the same answers. Only submissions both with a
     known time can be told to be days apart: without one, never a repeat."""
     first, second = a._current()[1], b._current()[1]  # read only: no copies in this hot path
-    submitted_a, submitted_b = _submitted(a), _submitted(b)
-    if submitted_a is pd.NaT or submitted_b is pd.NaT:  # abs(NaT) raised TypeError and stopped the run
-        return False
-    if abs(submitted_a - submitted_b) > MAX_REPEAT_GAP or not same_submitter(first, second):
+    if not _may_be_within(_stamp(a), _stamp(b), MAX_REPEAT_GAP.value) or not same_submitter(first, second):
         return False
     differing = [c for c in ("kommune_code_2024", "children_in_norway")
                  if _present(first[c]) and _present(second[c]) and first[c] != second[c]]
@@ -196,8 +193,9 @@ def _stamp(entity: Entity) -> int | None:
 
 
 def _may_be_within(a: int | None, b: int | None, gap: int) -> bool:
-    """False only when both times are known and further apart than `gap` (what _is_repeat checks first)."""
-    return a is None or b is None or abs(a - b) <= gap
+    """Both submission times known (ns) and at most `gap` apart: the time rule of a repeat (_is_repeat), kept
+    here alone. Without a time nobody can tell two submissions are days apart, so never a repeat."""
+    return a is not None and b is not None and abs(a - b) <= gap
 
 
 def _chronological(entity: Entity) -> tuple:
@@ -245,15 +243,15 @@ def _merge_repeats_without_shared_key(entities: list[Entity]) -> list[Entity]:
 def _first_in_reach(by_block: dict, block: tuple, out_of_reach: dict, stamps: dict, stamp: int | None, gap: int) -> int:
     """Index of the block's first entity that may still be within `gap` of `stamp`. Entities come in time
     order (_chronological), so one submitted more than `gap` before this one is out of reach of every later
-    one too, and its time no longer changes (it can take in no repeat). An entity with an unknown time (they
-    come last) is compared with the whole block, as `_may_be_within` asks."""
-    if stamp is None:
-        return 0
+    one too, and its time no longer changes (it can take in no repeat). Nothing is within reach of an unknown
+    time, and an entity with one is out of reach of every other (`_may_be_within`)."""
     block_entities = by_block.get(block, ())
+    if stamp is None:
+        return len(block_entities)
     first = out_of_reach.get(block, 0)
     while first < len(block_entities):
         earlier = stamps[block_entities[first].order]
-        if earlier is None or stamp - earlier <= gap:
+        if earlier is not None and stamp - earlier <= gap:
             break
         first += 1
     out_of_reach[block] = first

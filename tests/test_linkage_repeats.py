@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from linkage.assign import MAX_REPEAT_GAP, group_submissions
+from linkage.assign import MAX_REPEAT_GAP, _may_be_within, group_submissions
 
 
 def _response(response_id: str, submitted_at, is_complete: bool) -> dict:
@@ -35,7 +35,6 @@ def test_an_entity_whose_record_moved_later_is_in_reach_of_what_follows_its_new_
     assert _groups(responses) == [["a", "b", "c"]]
 
 
-
 def test_a_response_without_a_submission_time_is_never_a_repeat_and_linking_goes_on():
     """Staging requires the time, so this cannot arrive today; if it did, one missing cell must not stop the
     wave's linkage (it raised TypeError on abs(NaT)): without a time nobody can tell it is days apart."""
@@ -43,3 +42,11 @@ def test_a_response_without_a_submission_time_is_never_a_repeat_and_linking_goes
     responses = [_response("a", day, True), _response("b", day + pd.Timedelta(days=20), True),
                  _response("x", pd.NaT, False), _response("y", day + pd.Timedelta(hours=3), False)]
     assert _groups(responses) == [["a", "y"], ["b"], ["x"]]
+
+
+def test_the_time_rule_of_a_repeat_wants_two_known_times_within_the_gap():
+    """One rule for both the repeat test and the search that skips what is out of reach."""
+    gap = MAX_REPEAT_GAP.value
+    assert _may_be_within(0, gap, gap) and _may_be_within(gap, 0, gap)
+    assert not _may_be_within(0, gap + 1, gap)
+    assert not _may_be_within(None, 0, gap) and not _may_be_within(0, None, gap) and not _may_be_within(None, None, gap)
