@@ -123,3 +123,17 @@ def test_a_failed_dbt_build_is_summarised_by_its_exit_code_and_dbt_s_own_errors(
     assert short_dbt_failure(without_errors) == "dbt build exited with code 1"
     assert short_dbt_failure("file raw/udi/x.csv row 3 column total: not a count") == \
         "file raw/udi/x.csv row 3 column total: not a count"
+
+
+def test_an_alert_says_what_started_the_failed_run(tmp_path, monkeypatch):
+    """Runs launched by declarative automation are all named __ASSET_JOB: the alert names their trigger."""
+    from orchestration.defs.sensors import AUTOMATION_TRIGGER, automation_sensor
+
+    monkeypatch.setenv("PANEL_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("PANEL_ALERT_WEBHOOK", raising=False)
+    assert automation_sensor.run_tags == AUTOMATION_TRIGGER
+    with dg.instance_for_test() as instance:
+        result = dg.materialize([snapshot_like], instance=instance, raise_on_error=False, tags=AUTOMATION_TRIGGER)
+        run_failure_alert(sensor_context(instance, result))
+    [alert] = list((tmp_path / "alerts").glob("*.json"))
+    assert json.loads(alert.read_text())["trigger"] == "automation"

@@ -113,6 +113,7 @@ def alert_record(context: dg.RunFailureSensorContext) -> dict:
         "alert": "run_failed",
         "run_id": run.run_id,
         "job": run.job_name,
+        "trigger": (run.tags or {}).get("panel/trigger"),  # automation runs all share the job name __ASSET_JOB
         "partition": (run.tags or {}).get("dagster/partition"),
         "failed_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "message": context.failure_event.message if context.failure_event else None,
@@ -133,9 +134,14 @@ def run_failure_alert(context: dg.RunFailureSensorContext) -> None:
     context.log.info(f"alert written to {path}")
 
 
+# Dagster names every run that declarative automation launches `__ASSET_JOB`; the tag says what started it, as the
+# folder sensor's and the schedule's runs say (filter on it in the UI; the alert record carries it).
+AUTOMATION_TRIGGER = {"panel/trigger": "automation"}
+
 automation_sensor = dg.AutomationConditionSensorDefinition(
     "panel_automation",
     target=dg.AssetSelection.all(),
+    run_tags=AUTOMATION_TRIGGER,
     default_status=dg.DefaultSensorStatus.RUNNING,
     minimum_interval_seconds=30,
     description="Declarative automation: brings dbt, linkage, weights and publication up to date after ingest.",
