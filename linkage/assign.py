@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from linkage.encoding import dice_similarity
-from linkage.model import EVIDENCE_COLUMNS, TYPO_DICE, score_pairs, with_email_m
+from linkage.model import EVIDENCE_COLUMNS, TYPO_DICE, score_pairs, split_share_prior, with_email_m
 from linkage.rules import attributes_compatible, is_missing, person_id_for, record_sort_key, same_submitter
 
 # Posterior probability (match_posteriors) a model link needs.
@@ -70,6 +70,11 @@ class History:
         newest = records.drop_duplicates("person_id", keep="last")[list(LATEST_COLUMNS)]
         latest = {row["person_id"]: row for row in _records(newest)}
         return cls(records, address_persons, latest)
+
+    def persons_without_address(self) -> set[str]:
+        """Persons none of whose earlier responses gave an address, typed or behind a token."""
+        with_address = {person_id for persons in self.address_persons.values() for person_id in persons}
+        return set(self.latest) - with_address
 
     @classmethod
     def empty(cls) -> "History":
@@ -317,7 +322,8 @@ def _bayes_factors(entities: list[Entity], history: History, labels) -> tuple[di
     scored = score_pairs(left, right, labels)
     persons = history.records.set_index("record_id")["person_id"]
     typed = left.loc[left["email_hash"].notna(), "entity_id"].tolist()
-    scored = with_email_m(scored, persons, len(history.latest), typed, SHARE_PRIOR)
+    scored = with_email_m(scored, persons, len(history.latest), typed, SHARE_PRIOR,
+                          frozenset(history.persons_without_address()))
     records = history.records[["record_id", "person_id"]]
     # each earlier record's rank among the ids (of records, of persons), so that strongest_per_person sorts
     # the pairs by integers ranked once per wave rather than factorising millions of pairs' text ids
@@ -347,22 +353,56 @@ def strongest_per_person(pairs: pd.DataFrame) -> pd.DataFrame:
     return strongest[list(STRONGEST_COLUMNS)].reset_index(drop=True)
 
 
-def match_posteriors(factors: dict, entity_orders: list[int], n_persons: int) -> tuple[dict, float]:
-    """P(entity e is person j) = (pi/N) BF_ej / ((pi/N) sum_k BF_ek + 1 - pi), where pi, the share of
-    the unresolved responses that come from someone already in the panel, is estimated by EM with a
-    Beta prior (SHARE_PRIOR), so that a handful of responses cannot talk it up to certainty.
+@dataclass(frozen=True)
+class Pool:
+    """The persons an unresolved response may be: `size` of them, of whom `without_address` have no address
+    on record (none typed, none behind a token) in any earlier wave.
+
+    The two groups get a returning share each: one who never gave an address has no token and no address
+    to match exactly, so if they answer again their response is always unresolved, while most others
+    come back through an exact link. Among the persons left after the exact links, those without an
+    address are therefore many times more likely to be the one behind an unresolved response (synthetic
+    panel at scale 10, wave 2: 58% of them against 2.5% of the others), and one share for all understated
+    every such pair's posterior the more, the larger the panel."""
+
+    size: int
+    without_address: frozenset = frozenset()
+
+    @property
+    def sizes(self) -> tuple[int, int]:
+        """Persons with an address on record, and without."""
+        return self.size - len(self.without_address), len(self.without_address)
+
+    def prior(self) -> tuple[float, float]:
+        """SHARE_PRIOR's returning weight split between the groups by size: the same prior per person as
+        one pool (exactly SHARE_PRIOR when no one lacks an address)."""
+        return split_share_prior(SHARE_PRIOR, self.size, len(self.without_address))
+
+    def weights(self, shares: tuple[float, float]) -> tuple[float, float]:
+        """Prior probability that an unresolved response is one given person of each group."""
+        return tuple(share / max(size, 1) for share, size in zip(shares, self.sizes))
+
+
+def match_posteriors(factors: dict, entity_orders: list[int], n_persons: int,
+                     without_address: frozenset = frozenset()) -> tuple[dict, float]:
+    """P(entity e is person j) = w_g(j) BF_ej / (sum_k w_g(k) BF_ek + 1 - pi), where w_g = pi_g / N_g is the
+    prior of one person of group g (Pool: an address on record or not; `without_address` among the
+    `n_persons`) and pi = sum_g pi_g the share of the unresolved responses that come from someone already
+    in the panel, each pi_g estimated by EM under a Beta prior (SHARE_PRIOR, split by group size), so that
+    a handful of responses cannot talk it up to certainty.
 
     Each response is at most one earlier person: its candidates compete for one unit of probability,
     so one clear candidate wins and two similar ones share it. Returns posteriors and pi.
     """
     by_entity = _by_entity(factors, set(entity_orders))
-    share = _returning_share(by_entity, len(entity_orders), n_persons)
-    return _posteriors(by_entity, n_persons, share), share
+    pool = Pool(n_persons, without_address)
+    shares = _returning_shares(by_entity, len(entity_orders), pool)
+    return _posteriors(by_entity, pool, shares), sum(shares)
 
 
 def posteriors_at_share(factors: dict, entity_orders: list[int], n_persons: int, share: float) -> dict:
-    """The posteriors of match_posteriors for a given returning share pi."""
-    return _posteriors(_by_entity(factors, set(entity_orders)), n_persons, share)
+    """The posteriors of match_posteriors (one group) for a given returning share pi."""
+    return _posteriors(_by_entity(factors, set(entity_orders)), Pool(n_persons), (share, 0.0))
 
 
 def _by_entity(factors: dict, wanted: set[int] | None = None, taken=()) -> dict[int, list[tuple[str, float]]]:
@@ -393,28 +433,47 @@ def _without_persons(by_entity: dict, taken) -> dict:
     return kept
 
 
-def _returning_share(by_entity: dict, n: int, n_persons: int) -> float:
-    """pi of match_posteriors by EM over `n` entities, of which those in `by_entity` have candidates.
-    Each entity's sum of Bayes factors is taken once, not once per iteration (the same sums)."""
-    sums = [sum(f for _, f in cands) for cands in by_entity.values()]
-    share = SHARE_PRIOR[0] / sum(SHARE_PRIOR)
-    for _ in range(200):
-        weight = share / max(n_persons, 1)
-        total = sum(weight * factor_sum / (weight * factor_sum + 1 - share) for factor_sum in sums)
-        new_share = (total + SHARE_PRIOR[0]) / (n + sum(SHARE_PRIOR))
-        if abs(new_share - share) < 1e-7:
-            break
-        share = new_share
-    return share
-
-
-def _posteriors(by_entity: dict, n_persons: int, share: float) -> dict:
-    weight = share / max(n_persons, 1)
-    posteriors = {}
-    for order, cands in by_entity.items():
-        denominator = weight * sum(f for _, f in cands) + 1 - share
+def _sums(by_entity: dict, pool: Pool) -> list[tuple[float, float]]:
+    """Each entity's sum of Bayes factors over its candidates with an address on record, and without."""
+    without, sums = pool.without_address, []
+    for cands in by_entity.values():
+        with_sum = without_sum = 0.0
         for person_id, factor in cands:
-            posteriors[(order, person_id)] = weight * factor / denominator
+            if person_id in without:
+                without_sum += factor
+            else:
+                with_sum += factor
+        sums.append((with_sum, without_sum))
+    return sums
+
+
+def _returning_shares(by_entity: dict, n: int, pool: Pool) -> tuple[float, float]:
+    """pi_g of match_posteriors by EM over `n` entities, of which those in `by_entity` have candidates.
+    Each entity's sums of Bayes factors are taken once, not once per iteration (the same sums)."""
+    sums = _sums(by_entity, pool)
+    prior, total_prior = pool.prior(), sum(SHARE_PRIOR)
+    shares = (prior[0] / total_prior, prior[1] / total_prior)
+    for _ in range(200):
+        (w_with, w_without), (share_with, share_without) = pool.weights(shares), shares
+        mass_with = mass_without = 0.0
+        for with_sum, without_sum in sums:
+            denominator = w_with * with_sum + w_without * without_sum + 1 - share_with - share_without
+            mass_with += w_with * with_sum / denominator
+            mass_without += w_without * without_sum / denominator
+        new_shares = ((mass_with + prior[0]) / (n + total_prior), (mass_without + prior[1]) / (n + total_prior))
+        if max(abs(new - old) for new, old in zip(new_shares, shares)) < 1e-7:
+            break
+        shares = new_shares
+    return shares
+
+
+def _posteriors(by_entity: dict, pool: Pool, shares: tuple[float, float]) -> dict:
+    weights, without = pool.weights(shares), pool.without_address
+    posteriors = {}
+    for (order, cands), (with_sum, without_sum) in zip(by_entity.items(), _sums(by_entity, pool)):
+        denominator = weights[0] * with_sum + weights[1] * without_sum + 1 - shares[0] - shares[1]
+        for person_id, factor in cands:
+            posteriors[(order, person_id)] = weights[person_id in without] * factor / denominator
     return posteriors
 
 
@@ -449,34 +508,39 @@ def _link_entities(entities: list[Entity], history: History, counts: Counter):
     merged_into: dict[int, Entity] = {}
     _take(exact, link_of, owner, merged_into, counts)
     open_entities = [e.order for e in entities if e.order not in link_of and e.order not in merged_into]
+    without_address = history.persons_without_address()
     n_free = len(set(history.latest) - set(owner))
+    free_pool = Pool(n_free, frozenset(without_address - set(owner)))
     kinds = {e.order: e.kind for e in entities}
     # match_posteriors per kind over the persons not taken, each entity's candidates grouped once for
     # every kind (a kind's entities in the same order as match_posteriors would group them)
     every = _by_entity(factors)  # each Bayes factor raised from its log2 once, for both uses below
     free = _without_persons(_of_entities(every, open_entities), owner)
-    posteriors, shares = {}, {}
+    posteriors, group_shares = {}, {}
     for kind in sorted(set(kinds.values())):
         orders = [order for order in open_entities if kinds[order] == kind]
         kind_free = _of_entities(free, orders)
-        shares[kind] = _returning_share(kind_free, len(orders), n_free)
-        posteriors.update(_posteriors(kind_free, n_free, shares[kind]))
-    share = sum(shares[kinds[o]] for o in open_entities) / max(len(open_entities), 1)
+        group_shares[kind] = _returning_shares(kind_free, len(orders), free_pool)
+        posteriors.update(_posteriors(kind_free, free_pool, group_shares[kind]))
+    shares = {kind: sum(pair) for kind, pair in group_shares.items()}
+    pooled = tuple(sum(group_shares[kinds[o]][g] for o in open_entities) / max(len(open_entities), 1) for g in (0, 1))
+    share = sum(pooled)
     by_order = {e.order: e for e in entities}
     model_links = [Candidate(by_order[order], person_id, "probabilistic", factors[(order, person_id)][1], p)
                    for (order, person_id), p in posteriors.items() if p >= MATCH_THRESHOLD]
     _take(model_links, link_of, owner, merged_into, counts)
     model = {**model, "returning_share_of_unresolved": share, "returning_share_by_kind": shares,
-             "unresolved_responses": len(open_entities), "persons_available": n_free}
+             "returning_share_by_kind_and_group": {
+                 kind: dict(zip(("address on record", "no address on record"), pair)) for kind, pair in group_shares.items()},
+             "unresolved_responses": len(open_entities), "persons_available": n_free,
+             "persons_available_without_address": len(free_pool.without_address)}
     # For the quality estimate and review: every entity against every person, exact links and persons
     # already taken included (a second submission of one person that was not grouped shows up here).
+    everyone = Pool(len(history.latest), frozenset(without_address))
     unconstrained = {}
-    for kind, kind_share in shares.items():
+    for kind in set(kinds.values()):  # a kind without unresolved responses: the pooled shares
         unconstrained.update(_posteriors(_of_entities(every, [o for o in by_order if kinds[o] == kind]),
-                                         len(history.latest), kind_share))
-    for kind in set(kinds.values()) - set(shares):  # no unresolved response of this kind: the pooled share
-        unconstrained.update(_posteriors(_of_entities(every, [o for o in by_order if kinds[o] == kind]),
-                                         len(history.latest), share))
+                                         everyone, group_shares.get(kind, pooled)))
     candidates = candidate_rows(by_order, strongest, posteriors, unconstrained, link_of)
     return link_of, merged_into, model, candidates
 

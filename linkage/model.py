@@ -350,15 +350,26 @@ def _email_levels(splink_model: dict) -> dict[str, float]:
             if not level.get("is_null_level")}
 
 
+def split_share_prior(share_prior: tuple[float, float], n_persons: int, n_without_address: int) -> tuple[float, float]:
+    """The Beta prior's returning weight split between persons with an address on record and without, by
+    their numbers: the same prior per person as one pool (all of it with the first when none lacks one)."""
+    if not n_without_address:
+        return share_prior[0], 0.0
+    return (share_prior[0] * (n_persons - n_without_address) / n_persons,
+            share_prior[0] * n_without_address / n_persons)
+
+
 def email_m_by_em(pairs: pd.DataFrame, m_prior: dict[str, float], n_persons: int, n_entities: int,
-                  share_prior: tuple[float, float], m_scored: dict[str, float] | None = None) -> dict[str, float] | None:
+                  share_prior: tuple[float, float], m_scored: dict[str, float] | None = None,
+                  without_address: frozenset = frozenset()) -> dict[str, float] | None:
     """m probabilities of the e-mail levels estimated by EM over the scored pairs, or None when too few
     pairs with an address on both sides look like matches.
 
     `pairs` holds `entity_id, person_id, log2_bayes_factor, email_agreement` (every record of a person,
     as scored with the e-mail m `m_scored`, by default `m_prior`); the estimate is smoothed towards
     `m_prior` (EMAIL_M_PRIOR_PAIRS). The mixture is the one of `linkage.assign.match_posteriors`: each entity
-    is at most one of `n_persons` persons, with a returning share pi under a Beta `share_prior`. The E
+    is at most one of `n_persons` persons, with a returning share pi under a Beta `share_prior` for those
+    with an address on record and another for those `without_address` (`linkage.assign.Pool`). The E
     step gives each (entity, person) the posterior of its strongest record; the M step sets each
     level's m to its share of the posterior mass of the pairs whose e-mail is compared.
 
@@ -379,7 +390,10 @@ def email_m_by_em(pairs: pd.DataFrame, m_prior: dict[str, float], n_persons: int
     person_key = pd.factorize(pd.Series(pairs["entity_id"].astype(str).to_numpy() + "|"
                                         + pairs["person_id"].astype(str).to_numpy()))[0]
     m = np.array([m_prior[label] for label in labels])
-    share = share_prior[0] / sum(share_prior)
+    group = pairs["person_id"].isin(without_address).to_numpy().astype(int)  # 1: no address on record
+    sizes = np.maximum(np.array([n_persons - len(without_address), len(without_address)]), 1)
+    prior = np.array(split_share_prior(share_prior, n_persons, len(without_address)))
+    shares = prior / sum(share_prior)
     for _ in range(EMAIL_EM_MAX_ITERATIONS):
         weight = np.minimum(base + np.where(compared, np.log2(m)[level], 0.0), 200.0)
         # strongest record per (entity, person)
@@ -387,25 +401,24 @@ def email_m_by_em(pairs: pd.DataFrame, m_prior: dict[str, float], n_persons: int
         first = np.ones(len(order), dtype=bool)
         first[1:] = person_key[order][1:] != person_key[order][:-1]
         best = order[first]
-        factor = np.exp2(weight[best])
-        c = share / max(n_persons, 1)
-        per_entity = np.bincount(entity[best], weights=factor, minlength=entity.max() + 1)
-        posterior = c * factor / (c * per_entity[entity[best]] + 1 - share)
+        weighted = (shares / sizes)[group[best]] * np.exp2(weight[best])  # prior of the person times factor
+        per_entity = np.bincount(entity[best], weights=weighted, minlength=entity.max() + 1)
+        posterior = weighted / (per_entity[entity[best]] + 1 - shares.sum())
         matched = np.bincount(level[best][compared[best]], weights=posterior[compared[best]], minlength=len(labels))
         if matched.sum() < MIN_LABELS_FOR_M:
             return None
         new_m = (matched + EMAIL_M_PRIOR_PAIRS * np.array([m_prior[label] for label in labels])) / (
             matched.sum() + EMAIL_M_PRIOR_PAIRS)
-        new_share = (posterior.sum() + share_prior[0]) / (n_entities + sum(share_prior))
-        converged = np.abs(new_m - m).max() < EMAIL_EM_TOLERANCE and abs(new_share - share) < EMAIL_EM_TOLERANCE
-        m, share = new_m, new_share
+        new_shares = (np.bincount(group[best], weights=posterior, minlength=2) + prior) / (n_entities + sum(share_prior))
+        converged = np.abs(new_m - m).max() < EMAIL_EM_TOLERANCE and np.abs(new_shares - shares).max() < EMAIL_EM_TOLERANCE
+        m, shares = new_m, new_shares
         if converged:
             break
     return dict(zip(labels, m.tolist()))
 
 
 def with_email_m(scored: ScoredPairs, persons: pd.Series, n_persons: int, typed_entities: list[str],
-                 share_prior: tuple[float, float]) -> ScoredPairs:
+                 share_prior: tuple[float, float], without_address: frozenset = frozenset()) -> ScoredPairs:
     """`scored` with the e-mail m probabilities re-estimated by `email_m_by_em` (`persons` maps each
     scored record_id to its person): the pairs' Bayes factors and the stored model are updated alike.
 
@@ -420,7 +433,8 @@ def with_email_m(scored: ScoredPairs, persons: pd.Series, n_persons: int, typed_
     prior = _email_levels({"comparisons": comparisons()})
     typed = scored.pairs["entity_id"].isin(set(typed_entities))
     pairs = scored.pairs[typed].assign(person_id=scored.pairs.loc[typed, "record_id"].map(persons))
-    estimated = email_m_by_em(pairs, prior, n_persons, len(typed_entities), share_prior, used) if len(pairs) else None
+    estimated = (email_m_by_em(pairs, prior, n_persons, len(typed_entities), share_prior, used, without_address)
+                 if len(pairs) else None)
     parameters = {**scored.parameters, "email_m": {"estimated_by_em": estimated is not None, "prior": prior,
                                                    "scored_with": used, "estimate": estimated}}
     if estimated is None:

@@ -97,6 +97,15 @@ def test_email_m_of_a_run_is_estimated_and_stored_with_the_model():
     # every unresolved response of the wave has a returning share for its kind
     assert set(w2["returning_share_by_kind"]) == {"typed address", "no typed address"}
     assert all(0 < share < 1 for share in w2["returning_share_by_kind"].values())
+    # persons without an address on record have no token, so those who answer again are all unresolved:
+    # EM finds them several times likelier per person to be behind a response that typed one
+    groups = w2["returning_share_by_kind_and_group"]["typed address"]
+    n_without = w2["persons_available_without_address"]
+    assert 0 < n_without < w2["persons_available"]
+    per_person_without = groups["no address on record"] / n_without
+    per_person_with = groups["address on record"] / (w2["persons_available"] - n_without)
+    assert per_person_without > 5 * per_person_with
+    assert sum(groups.values()) == pytest.approx(w2["returning_share_by_kind"]["typed address"])
 
 
 def test_look_alike_factors_move_with_the_estimated_email_m():
