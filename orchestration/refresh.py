@@ -28,6 +28,7 @@ temporary files of a publication or restore.
 from __future__ import annotations
 
 import fcntl
+import gc
 import os
 import shutil
 import subprocess
@@ -293,8 +294,8 @@ def _ingest_build_and_publish(defs: dg.Definitions, instance: dg.DagsterInstance
     start = warm.popen if warm else subprocess.Popen
     parsing = [parse for parse in (parse_ahead(start), parse_catalogue_ahead(start)) if parse is not None]
     try:
-        with build_file_kept_open(paths.build_db_path()):
-            _ingest(defs, instance, waves, snapshots, log, reuse, result)  # overlapped by the parses on a new data root
+        with build_file_kept_open(paths.build_db_path()) as build_file:
+            _ingest(defs, instance, waves, snapshots, log, reuse, result, build_file)  # overlapped by the parses on a new data root
     finally:
         for parse in parsing:
             parse.wait()
@@ -310,23 +311,49 @@ def _ingest_build_and_publish(defs: dg.Definitions, instance: dg.DagsterInstance
     return result
 
 
+class KeptOpen:
+    """The connection `build_file_kept_open` holds, and what a fatal DuckDB error in a step needs of it."""
+
+    def __init__(self, build: Path) -> None:
+        self._build = build
+        self._con = duckdb.connect(str(build))
+
+    def reopen_if_invalidated(self) -> bool:
+        """After a fatal DuckDB error (out of memory, an I/O error while writing) the shared database is
+        invalidated: every connection to it, held or new, fails from then on, so every later partition would
+        fail too. Once the failed step has closed its own connection, closing this one lets DuckDB drop the
+        invalid database, and the file opens afresh (committed work is replayed from its log). True if so."""
+        try:
+            self._con.execute("SELECT 1").fetchall()
+            return False
+        except duckdb.FatalException:
+            self._con.close()
+            gc.collect()  # a connection left in a failed step's traceback would keep the invalid database
+            self._con = duckdb.connect(str(self._build))
+            return True
+
+    def close(self) -> None:
+        self._con.close()
+
+
 @contextmanager
-def build_file_kept_open(build: Path) -> Iterator[None]:
+def build_file_kept_open(build: Path) -> Iterator[KeptOpen]:
     """One connection to the build file kept open while the partitions are ingested, one run each. DuckDB
     shares a file's database among all of a process's connections, so each ingest step's own connection
     finds it open: opening the file, and checkpointing it when the last connection closes, cost about 30 ms
     per connection (measured), for each of a cold refresh's 45 partitions. Closed, and so checkpointed,
     before dbt's processes open the file. (A database attached on one connection stays attached to the
-    shared one: orchestration.holdback detaches what it attaches.)"""
-    con = duckdb.connect(str(build))
+    shared one: orchestration.holdback detaches what it attaches.) The caller asks it to reopen the file
+    after each partition's run (`KeptOpen.reopen_if_invalidated`)."""
+    kept = KeptOpen(build)
     try:
-        yield
+        yield kept
     finally:
-        con.close()
+        kept.close()
 
 
 def _ingest(defs: dg.Definitions, instance: dg.DagsterInstance, waves: list[str], snapshots: list[str], log,
-            reuse: set[str], result: RefreshResult) -> None:
+            reuse: set[str], result: RefreshResult, build_file: KeptOpen) -> None:
     """Copy every reusable partition from the published file, ingest the others (one run each) and hold back
     those that fail."""
     for job_name, keys in (("survey_wave_job", waves), ("udi_snapshot_job", snapshots)):
@@ -338,6 +365,8 @@ def _ingest(defs: dg.Definitions, instance: dg.DagsterInstance, waves: list[str]
         for key in (key for key in keys if key not in reused):
             run, failures = _execute(job, instance, result, partition_key=key)
             log(progress.detail(f"{'ok    ' if run.success else 'FAILED'} {job_name} [{key}]"))
+            if build_file.reopen_if_invalidated():  # before hold_back, which opens the file too
+                log(progress.detail(f"reopened the build file after a fatal DuckDB error in {job_name} [{key}]"))
             if failures:
                 result.failures = [f for f in result.failures if f not in failures]
                 result.held_back.append(hold_back(

@@ -212,3 +212,49 @@ def test_a_new_build_file_is_in_the_published_storage_version_whoever_creates_it
     with BuildDatabase().connect() as con:
         con.execute("create table t as select 1 as x")
     assert storage_version(build) == PUBLISHED_STORAGE_TAG
+
+
+def test_a_fatal_duckdb_error_while_ingesting_costs_only_its_partition(tmp_path, monkeypatch):
+    """A fatal DuckDB error (here a real one: a checkpoint aborted by DuckDB's own test switch) invalidates the
+    database every connection of the process shares, the one the refresh keeps open included: the partition is
+    held back, and the file is reopened so that the partitions after it are ingested (they failed too before)."""
+    import dagster as dg
+
+    from conftest import TEST_HMAC_KEY, generate_raw
+    from orchestration import refresh
+    from panel_ingest import udi
+
+    data = tmp_path / "data"
+    generate_raw(data, scale="0.1", seed="5")
+    monkeypatch.setenv("PANEL_DATA_DIR", str(data))
+    monkeypatch.setenv("PANEL_HMAC_KEY", TEST_HMAC_KEY)
+    from orchestration.definitions import defs
+
+    snapshots = sorted(folder.name for folder in (data / "raw" / "udi").iterdir())[:3]
+    doomed = snapshots[1]
+    replace_partition = udi.replace_partition
+
+    def fatal_for_one(con, load):
+        if load.key == doomed:
+            con.execute("SET debug_checkpoint_abort = 'before_header'")
+            con.execute("CHECKPOINT")
+        replace_partition(con, load)
+
+    monkeypatch.setattr(udi, "replace_partition", fatal_for_one)
+    build = data / "build" / "warehouse.duckdb"
+    refresh.start_fresh_build(build)
+    lines, result = [], refresh.RefreshResult()
+    with dg.instance_for_test() as instance, refresh.build_file_kept_open(build) as kept:
+        refresh.register_partitions(instance, data / "raw")
+        refresh._ingest(defs, instance, [], snapshots, lines.append, set(), result, kept)
+        assert not kept.reopen_if_invalidated()  # healthy again
+    assert [(h.partition, h.kept) for h in result.held_back] == [(doomed, "left out (never loaded good)")]
+    assert "FATAL" in result.held_back[0].reason or "fatal" in result.held_back[0].reason.lower()
+    assert any("reopened the build file after a fatal DuckDB error" in line and doomed in line for line in lines)
+    con = duckdb.connect(str(build), read_only=True)
+    try:
+        loaded = rows_of(con, "select distinct cast(snapshot_date as varchar) from raw.udi_valid_permits order by 1")
+        assert loaded == [(key,) for key in snapshots if key != doomed]
+        assert rows_of(con, "select partition_key from audit.held_back_partitions") == [(doomed,)]
+    finally:
+        con.close()
