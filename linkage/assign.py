@@ -538,7 +538,7 @@ def _link_entities(entities: list[Entity], history: History, counts: Counter):
     # already taken included (a second submission of one person that was not grouped shows up here).
     everyone = Pool(len(history.latest), frozenset(without_address))
     unconstrained = {}
-    for kind in set(kinds.values()):  # a kind without unresolved responses: the pooled shares
+    for kind in sorted(set(kinds.values())):  # a kind without unresolved responses: the pooled shares
         unconstrained.update(_posteriors(_of_entities(every, [o for o in by_order if kinds[o] == kind]),
                                          everyone, group_shares.get(kind, pooled)))
     candidates = candidate_rows(by_order, strongest, posteriors, unconstrained, link_of)
