@@ -242,7 +242,8 @@ def _warnings(instance: dg.DagsterInstance, run_id: str, job: dg.JobDefinition) 
 def refresh(instance: dg.DagsterInstance | None = None, log=print) -> RefreshResult:
     """Skip the refresh if nothing changed since the published release; else ingest every changed partition
     (one run each; unchanged ones are copied from the published file), then build, check and publish
-    everything downstream in one run (orchestration.build_inputs says what counts as changed)."""
+    everything downstream in one run, or two when the weights may come out as published (`_build_downstream`;
+    orchestration.build_inputs says what counts as changed)."""
     key = load_hmac_key(paths.data_dir())  # fail before touching anything if the key is missing
     waves, snapshots = find_partitions(paths.raw_dir())
     with exclusive_refresh(paths.build_db_path()):
@@ -299,9 +300,9 @@ def _ingest_build_and_publish(defs: dg.Definitions, instance: dg.DagsterInstance
     finally:
         for parse in parsing:
             parse.wait()
-    selection = _skip_what_only_unchanged_sources_feed(defs, waves, snapshots, published_partitions, result, log)
+    skip = _skip_what_only_unchanged_sources_feed(defs, waves, snapshots, published_partitions, result, log)
     warm_imports.request()  # imported while dbt's builds work in their own process, each what the next steps need
-    run, _ = _execute(defs.resolve_job_def("downstream_job"), instance, result, asset_selection=selection)
+    run = _build_downstream(defs, instance, result, skip, log)
     # published even if a step after the publication (report, catalogue) failed: the report must say so
     result.published = any(
         event.asset_key == dg.AssetKey("published_warehouse") for event in run.get_asset_materialization_events()
@@ -379,9 +380,11 @@ def _ingest(defs: dg.Definitions, instance: dg.DagsterInstance, waves: list[str]
 
 
 def _skip_what_only_unchanged_sources_feed(defs: dg.Definitions, waves: list[str], snapshots: list[str],
-                                           published_partitions: dict, result: RefreshResult, log) -> list | None:
+                                           published_partitions: dict, result: RefreshResult,
+                                           log) -> tuple[list, list] | None:
     """When the waves (or the UDI snapshots) are all as published, copy what only they feed from the published
-    file and return the assets left to build (orchestration.unchanged); None builds everything."""
+    file and return the assets left to build and the changed sources (orchestration.unchanged); None builds
+    everything."""
     if not published_partitions or result.held_back:
         return None
     from orchestration.defs.assets.dbt import dbt_analysis, dbt_harmonise
@@ -401,7 +404,43 @@ def _skip_what_only_unchanged_sources_feed(defs: dg.Definitions, waves: list[str
         return None
     log(f"copied what only unchanged sources feed from the published warehouse ({plan.describe()}) instead of "
         "building it again")
-    return plan.selection
+    return plan.selection, changed
+
+
+# Fed by both kinds of source, but a new UDI snapshot rarely changes it: each wave rakes to its nearest snapshot.
+PIVOT = dg.AssetKey("survey_weights")
+
+
+def _build_downstream(defs: dg.Definitions, instance: dg.DagsterInstance, result: RefreshResult,
+                      skip: tuple[list, list] | None, log) -> dg.ExecuteInProcessResult:
+    """Everything downstream of ingest in one run; when part of it is skipped and the weights are to be built,
+    in two: the weights (and the dbt stage before them) first, then, if they came out as published, only
+    what the changed sources feed, the rest copied from the published file (orchestration.unchanged)."""
+    job = defs.resolve_job_def("downstream_job")
+    if skip is None:
+        return _execute(job, instance, result)[0]
+    selection, changed = skip
+    from orchestration.defs.assets.dbt import dbt_analysis, dbt_harmonise
+
+    stages = unchanged.split_at(defs, selection, PIVOT, dbt_harmonise.keys)
+    if stages is None:
+        return _execute(job, instance, result, asset_selection=selection)[0]
+    run, _ = _execute(job, instance, result, asset_selection=stages.first)
+    if not run.success:
+        return run
+    build, published = paths.build_db_path(), paths.published_db_path()
+    as_published = unchanged.schema_as_published(build, published, stages.schema)
+    dbt_keys = set(dbt_harmonise.keys) | set(dbt_analysis.keys)
+    rest = unchanged.after_pivot(defs, selection, stages, as_published, changed, dbt_keys)
+    if rest.tables:
+        try:
+            unchanged.copy_published(build, published, rest)
+            log(f"{stages.pivot.to_user_string()} came out as published: copied what only it and unchanged sources "
+                f"feed ({rest.describe()}) instead of building it again")
+        except unchanged.PublishedLacks as lacking:
+            log(progress.detail(f"building everything left: {lacking}"))
+            rest = unchanged.after_pivot(defs, selection, stages, False, changed, dbt_keys)
+    return _execute(job, instance, result, asset_selection=rest.selection)[0]
 
 
 def report(result: RefreshResult, out=print) -> int:

@@ -6,7 +6,11 @@ the reference seeds and the models that read nothing else are as published; like
 only a wave changed. `plan` names the assets downstream of the changed sources, which the downstream run
 materialises, and the relations of the others, which `copy_published` copies from the published file with
 their definitions, constraints and comments. Assets downstream of both (weights, which rake to UDI
-figures, and every mart that reads them) are always rebuilt, and so are the checks and the publication.
+figures, and every mart that reads them) are rebuilt, and so are the checks and the publication, with one
+exception: `split_at` runs the weights (with what they read, and the dbt stage that builds it) first, and
+when `schema_as_published` finds their tables equal to the published ones, row for row, `after_pivot` copies
+what only they and unchanged sources feed as well. A new UDI snapshot rarely changes the weights (each wave
+rakes to its nearest snapshot), so the survey marts need not be built again.
 
 A Python asset that is skipped must say which schema it writes whole (`WRITES_SCHEMA` in its metadata);
 if one does not, or the published file lacks a relation, the whole graph is rebuilt as before.
@@ -149,3 +153,85 @@ def _copy_relation(con: duckdb.DuckDBPyConnection, kind: str, schema: str, name:
             "SELECT column_name, comment FROM duckdb_columns() WHERE database_name = ? AND schema_name = ? "
             "AND table_name = ? AND comment IS NOT NULL", [PUBLISHED, schema, name]).fetchall():
         con.execute(f"COMMENT ON COLUMN {target}.{_ident(column)} IS {_text(column_comment)}")
+
+
+@dataclass(frozen=True)
+class Stages:
+    """A plan's selection cut in two runs at `pivot`, an asset that may come out as published."""
+
+    first: list[dg.AssetKey]  # the pivot, what it reads that is selected, and the dbt stage they share
+    pivot: dg.AssetKey
+    schema: str  # what the pivot writes whole, compared with the published file after the first run
+
+
+def split_at(defs: dg.Definitions, selection: Iterable[dg.AssetKey], pivot: dg.AssetKey,
+             stage_keys: Iterable[dg.AssetKey]) -> Stages | None:
+    """The first run: `pivot`, what it reads that is in `selection`, and the rest of that dbt stage
+    (`stage_keys`, so one stage stays one `dbt build`). None when the pivot is not selected or does not say
+    which schema it writes."""
+    selection = set(selection)
+    if pivot not in selection:
+        return None
+    graph = defs.resolve_asset_graph()
+    schema = graph.get(pivot).metadata.get(WRITES_SCHEMA)
+    if not schema:
+        return None
+    upstream = dg.AssetSelection.assets(pivot).upstream().resolve(graph)
+    first = (upstream | set(stage_keys)) & selection
+    # a multi-asset that cannot be subset (linkage writes person_links and linkage_truth) runs whole
+    first = dg.AssetSelection.assets(*first).required_multi_asset_neighbors().resolve(graph) & selection
+    return Stages(sorted(first, key=lambda k: k.to_user_string()), pivot, str(schema))
+
+
+def after_pivot(defs: dg.Definitions, selection: Iterable[dg.AssetKey], stages: Stages, pivot_as_published: bool,
+                changed_sources: Iterable[dg.AssetKey], dbt_keys: Iterable[dg.AssetKey]) -> Plan:
+    """The second run's selection; when the pivot came out as published, only what the changed sources and
+    the first run's other assets feed, and the dbt relations left out are to be copied (`Plan.tables`). If
+    one of those is not a dbt relation, the second run builds everything left, as when the pivot changed."""
+    selection, first, dbt_keys = set(selection), set(stages.first), set(dbt_keys)
+    rest = selection - first
+    if not pivot_as_published:
+        return Plan(sorted(rest, key=lambda k: k.to_user_string()))
+    changed = (first - {stages.pivot}) | set(changed_sources)
+    fed = _downstream_avoiding(defs.resolve_asset_graph(), changed, stages.pivot) & rest
+    copied = rest - fed
+    if any(key not in dbt_keys or len(key.path) != 2 for key in copied):
+        return Plan(sorted(rest, key=lambda k: k.to_user_string()))
+    return Plan(sorted(fed, key=lambda k: k.to_user_string()), sorted(".".join(key.path) for key in copied))
+
+
+def _downstream_avoiding(graph, keys: set[dg.AssetKey], avoided: dg.AssetKey) -> set[dg.AssetKey]:
+    """Every asset downstream of `keys` along paths that do not pass through `avoided`."""
+    seen, todo = set(), [key for key in keys if key != avoided]
+    while todo:
+        key = todo.pop()
+        for child in graph.get(key).child_keys:
+            if child != avoided and child not in seen:
+                seen.add(child)
+                todo.append(child)
+    return seen
+
+
+def schema_as_published(build: Path, published: Path, schema: str) -> bool:
+    """Whether every table of `schema` in the build equals the published one: the same tables, columns and
+    types, and the same rows (as multisets). False when the published file lacks the schema."""
+    con = duckdb.connect(str(build))
+    try:
+        con.execute(f"ATTACH {_text(str(published))} AS {PUBLISHED} (READ_ONLY)")
+        shape = ("SELECT table_name, column_name, data_type, column_index FROM duckdb_columns() "
+                 "WHERE database_name = ? AND schema_name = ? ORDER BY ALL")
+        build_name = con.execute("SELECT current_database()").fetchone()[0]
+        built = con.execute(shape, [build_name, schema]).fetchall()
+        if not built or built != con.execute(shape, [PUBLISHED, schema]).fetchall():
+            return False
+        for table in sorted({row[0] for row in built}):
+            ours, theirs = f"{_ident(build_name)}.{_ident(schema)}.{_ident(table)}", \
+                f"{PUBLISHED}.{_ident(schema)}.{_ident(table)}"
+            differing = con.execute(
+                f"SELECT count(*) FROM ((FROM {ours} EXCEPT ALL FROM {theirs}) "
+                f"UNION ALL (FROM {theirs} EXCEPT ALL FROM {ours}))").fetchone()[0]
+            if differing:
+                return False
+        return True
+    finally:
+        con.close()

@@ -195,6 +195,9 @@ def test_a_new_snapshot_reuses_every_unchanged_partition_and_publishes_what_a_fu
     assert f"reused {unchanged} unchanged partition(s)" in result.stdout
     assert "copied what only unchanged sources feed from the published warehouse" in result.stdout, \
         "every wave is as published: linkage and the survey staging are copied, not rebuilt"
+    assert "survey_weights came out as published: copied what only it and unchanged sources feed" in result.stdout, \
+        "each wave rakes to the snapshot nearest its field period, so the newest snapshot leaves the weights as they " \
+        "were: the survey marts are copied too"
     release_after, inputs_after = newest_release(data_dir)
     assert release_after != release_before
     assert set(inputs_after["partitions"]) - set(inputs_before["partitions"]) == {f"udi/{newest.name}"}
@@ -231,6 +234,7 @@ def test_a_changed_wave_copies_the_udi_side_and_publishes_what_a_full_rebuild_wo
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert f"reused {len(inputs_before['partitions']) - 1} unchanged partition(s)" in result.stdout
     assert "copied what only unchanged sources feed from the published warehouse" in result.stdout
+    assert "survey_weights came out as published" not in result.stdout, "one respondent fewer changes the weights"
 
     rebuilt = refresh_subprocess(full, PANEL_REFRESH_FULL="1")
     assert rebuilt.returncode == 0, rebuilt.stdout[-3000:] + rebuilt.stderr[-3000:]

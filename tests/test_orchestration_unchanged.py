@@ -7,7 +7,9 @@ import dagster as dg
 import duckdb
 import pytest
 
-from orchestration.unchanged import Plan, PublishedLacks, copy_published, plan, unchanged_kinds
+from orchestration.defs.metadata import WRITES_SCHEMA
+from orchestration.unchanged import (Plan, PublishedLacks, after_pivot, copy_published, plan, schema_as_published,
+                                  split_at, unchanged_kinds)
 
 PUBLISHED = {"survey/w1_2022": "a", "survey/w2_2023": "b", "udi/2025-08-05": "c", "udi/2025-09-05": "d"}
 
@@ -61,6 +63,114 @@ def test_with_both_kinds_changed_only_the_seeds_are_copied(panel):
     both = plan(defs, job_keys, [dg.AssetKey("survey_wave"), dg.AssetKey("udi_snapshot")], dbt_keys)
     assert both.tables and all(table.startswith("reference.") for table in both.tables) and both.schemas == []
     assert {"person_links", "survey_weights", "staging/stg_survey__responses"} <= _names(both.selection)
+
+
+WEIGHTS = dg.AssetKey("survey_weights")
+
+
+def test_a_new_snapshot_builds_the_weights_first_and_copies_the_survey_marts_if_they_come_out_as_published(panel):
+    from orchestration.defs.assets.dbt import dbt_harmonise
+
+    defs, job_keys, dbt_keys = panel
+    udi = [dg.AssetKey("udi_snapshot")]
+    udi_only = plan(defs, job_keys, udi, dbt_keys)
+    stages = split_at(defs, udi_only.selection, WEIGHTS, dbt_harmonise.keys)
+    assert stages.schema == "weights"
+    assert _names(stages.first) == {"survey_weights"} | {
+        name for name in _names(udi_only.selection) if name.startswith("staging/")}
+    assert "staging/stg_udi__applications" in _names(stages.first), "the whole harmonise stage: one dbt build"
+
+    same = after_pivot(defs, udi_only.selection, stages, True, udi, dbt_keys)
+    assert {"marts/udi_stock", "marts/udi_monthly", "release/udi_stock", "published_warehouse"} <= _names(same.selection)
+    assert {"marts.attrition", "marts.exits", "release.attrition", "intermediate.int_analysis_responses"} <= \
+        set(same.tables)
+    assert set(same.tables).isdisjoint(key.replace("/", ".") for key in _names(same.selection))
+    assert set(stages.first) | set(same.selection) | {dg.AssetKey(t.split(".")) for t in same.tables} == \
+        set(udi_only.selection), "every selected asset is built in one of the runs or copied"
+
+    changed = after_pivot(defs, udi_only.selection, stages, False, udi, dbt_keys)
+    assert changed.tables == [] and set(changed.selection) == set(udi_only.selection) - set(stages.first)
+
+    survey = [dg.AssetKey("survey_wave")]
+    survey_only = plan(defs, job_keys, survey, dbt_keys)
+    wave_first = split_at(defs, survey_only.selection, WEIGHTS, dbt_harmonise.keys)
+    assert {"person_links", "linkage_truth", "survey_weights", "staging/stg_survey__responses"} <= \
+        _names(wave_first.first), "linkage writes two assets and cannot run one without the other"
+    defs.resolve_job_def("downstream_job").get_subset(asset_selection=set(wave_first.first))
+
+
+def test_only_what_reads_nothing_changed_but_the_pivot_is_copied():
+    source, other = dg.AssetSpec("source"), dg.AssetSpec("other_source")
+
+    @dg.asset(deps=[source])
+    def stage() -> None:
+        """Built from the changed source."""
+
+    @dg.asset(deps=[stage, other], metadata={WRITES_SCHEMA: "weights"})
+    def pivot() -> None:
+        """May come out as published."""
+
+    @dg.asset(deps=[pivot], key_prefix="marts")
+    def weighted() -> None:
+        """Reads only the pivot."""
+
+    @dg.asset(deps=[pivot, stage], key_prefix="marts")
+    def mixed() -> None:
+        """Reads the pivot and what changed."""
+
+    @dg.asset(deps=[weighted, source], key_prefix="marts")
+    def direct() -> None:
+        """Reads the changed source itself, past the first run."""
+
+    @dg.asset(deps=[weighted], key_prefix="marts")
+    def below() -> None:
+        """Reads only what the pivot feeds."""
+
+    small = dg.Definitions(assets=[source, other, stage, pivot, weighted, mixed, direct, below])
+    selection = [dg.AssetKey(name) for name in ("stage", "pivot")] + [
+        dg.AssetKey(["marts", name]) for name in ("weighted", "mixed", "direct", "below")]
+    stages = split_at(small, selection, dg.AssetKey("pivot"), [dg.AssetKey("stage")])
+    assert _names(stages.first) == {"stage", "pivot"}
+    marts = set(selection[2:])
+    same = after_pivot(small, selection, stages, True, [dg.AssetKey("source")], marts)
+    assert _names(same.selection) == {"marts/mixed", "marts/direct"}
+    assert same.tables == ["marts.below", "marts.weighted"]
+    not_dbt = after_pivot(small, selection, stages, True, [dg.AssetKey("source")], marts - {dg.AssetKey(["marts", "below"])})
+    assert not_dbt.tables == [] and set(not_dbt.selection) == marts, "a Python asset cannot be copied: build all"
+    assert split_at(small, selection[2:], dg.AssetKey("pivot"), []) is None, "no pivot selected, no split"
+    assert split_at(small, selection, dg.AssetKey("stage"), []) is None, "a pivot must say which schema it writes"
+
+
+def _weights(path: Path, rows: list[tuple[str, float]], extra: bool = False) -> None:
+    con = duckdb.connect(str(path))
+    con.execute("create schema if not exists weights")
+    con.execute("create or replace table weights.cross_sectional (response_id varchar, weight double)")
+    con.executemany("insert into weights.cross_sectional values (?, ?)", rows)
+    if extra:
+        con.execute("create table weights.longitudinal (response_id varchar)")
+    con.close()
+
+
+def test_a_schema_is_as_published_only_with_the_same_tables_columns_and_rows(tmp_path: Path):
+    published, build = tmp_path / "published.duckdb", tmp_path / "build.duckdb"
+    rows = [("r1", 0.5), ("r2", 1.5), ("r2", 1.5)]
+    _weights(published, rows)
+    duckdb.connect(str(build)).close()
+    assert not schema_as_published(build, published, "weights"), "the build lacks the schema"
+    _weights(build, list(reversed(rows)))
+    assert schema_as_published(build, published, "weights"), "row order does not matter"
+    _weights(build, rows[:2])
+    assert not schema_as_published(build, published, "weights"), "rows are compared as multisets"
+    _weights(build, [("r1", 0.5), ("r2", 1.5), ("r2", 1.5000000000000002)])
+    assert not schema_as_published(build, published, "weights"), "one last bit of one weight"
+    _weights(build, rows, extra=True)
+    assert not schema_as_published(build, published, "weights"), "a table the published file lacks"
+    assert not schema_as_published(build, published, "linkage"), "a schema neither file has"
+    con = duckdb.connect(str(build))
+    con.execute("drop table weights.longitudinal")
+    con.execute("alter table weights.cross_sectional alter weight type float")
+    con.close()
+    assert not schema_as_published(build, published, "weights"), "a column type"
 
 
 def test_nothing_is_skipped_without_a_changed_source_or_when_a_skipped_asset_does_not_say_what_it_writes(panel):
