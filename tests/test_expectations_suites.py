@@ -5,6 +5,7 @@ only warn. Keys, vocabularies and sums are dbt tests and are not checked here a 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -447,3 +448,52 @@ def test_summary_page_lists_the_failures_of_a_failing_mart(tmp_path):
     assert "1 of 1 mart suites failed" in summary
     assert "marts.attrition: failed" in summary
     assert outcome.failures[0] in summary
+
+
+def test_old_results_and_their_pages_are_removed_beyond_the_newest_of_each_suite(tmp_path, monkeypatch):
+    """Each run adds a result and a page per suite; GX lists the whole store every run, so it must not grow
+    without end. The newest results stay, the index and summary page link only pages that exist."""
+    from validation.expectations import runner
+
+    monkeypatch.setattr(runner, "RESULTS_KEPT_PER_SUITE", 2)
+    build = write_warehouse(tmp_path / "build.duckdb", good_marts())
+    docs = tmp_path / "data_docs"
+    kept_runs = []
+    with duckdb.connect(str(build), read_only=True) as con:
+        for _ in range(3):
+            run_suite("attrition", con, docs)
+            kept_runs.append(sorted(p.name for p in (tmp_path / "gx/validations/attrition/rows/mart_suites").iterdir()))
+        run_suite("exit_reasons", con, docs)
+    assert [len(runs) for runs in kept_runs] == [1, 2, 2]
+    assert kept_runs[2][0] == kept_runs[1][1], "the oldest goes, the newest stay"
+    pages = sorted(p.name for p in (docs / "validations/attrition/rows/mart_suites").iterdir())
+    assert len(kept_runs[1]) == 2 and kept_runs[1][0] not in pages
+    assert pages == kept_runs[2], "a removed result's Data Docs page goes with it"
+    assert len(list((tmp_path / "gx/validations/attrition/rows/mart_suites").iterdir())) == 2, \
+        "another mart's run leaves this suite's results alone"
+    summary_links = [link for link in parse_index(docs / "mart_checks.html").links if link.startswith("validations/")]
+    index_links = re.findall(r"validations/[\w./-]+?\.html", (docs / "index.html").read_text(encoding="utf-8"))
+    for links in (summary_links, index_links):
+        assert links and all((docs / link).is_file() for link in links), links
+
+
+def test_pruning_keeps_the_newest_results_of_each_suite_by_run_time(tmp_path):
+    from validation.expectations.runner import RUN_NAME, prune_results
+
+    store, docs = tmp_path / "gx", tmp_path / "data_docs"
+    times = ["20261201T100000.000001Z", "20261130T235959.999999Z", "20261202T000000.000000Z"]
+    for suite in ("attrition/rows", "udi_monthly/months"):
+        for run_time in times:
+            (store / "validations" / suite / RUN_NAME / run_time).mkdir(parents=True)
+            (store / "validations" / suite / RUN_NAME / run_time / "result.json").write_text("{}")
+            (docs / "validations" / suite / RUN_NAME / run_time).mkdir(parents=True)
+    (store / "validations" / "udi_monthly/months" / RUN_NAME / times[0] / "result.json").unlink()
+    assert prune_results(store, docs, keep=2, marts=["attrition"]) == \
+        [f"validations/attrition/rows/{RUN_NAME}/20261130T235959.999999Z"]
+    for root in (store, docs):
+        assert sorted(p.name for p in (root / "validations/attrition/rows" / RUN_NAME).iterdir()) == \
+            ["20261201T100000.000001Z", "20261202T000000.000000Z"]
+    assert len(list((docs / "validations/udi_monthly/months" / RUN_NAME).iterdir())) == 3, "only the marts named"
+    assert prune_results(store, docs, keep=2, marts=["attrition", "udi_monthly"]) == \
+        [f"validations/udi_monthly/months/{RUN_NAME}/20261130T235959.999999Z"]
+    assert prune_results(store, docs, keep=2, marts=["attrition", "udi_monthly", "never_run"]) == []

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,10 @@ RUN_NAME = "mart_suites"
 RESULT_FORMAT = {"result_format": "SUMMARY", "partial_unexpected_count": 20}
 # Runs listed on the Data Docs index (each mart has a few suites per run).
 INDEX_VALIDATION_LIMIT = 300
+# Results (and their Data Docs pages) kept per GX suite: every refresh adds one per validated suite, and GX
+# lists the whole store each run, so without a limit each refresh's check gets slower (measured: about 1 s
+# more after 100 refreshes) and the folders grow without end.
+RESULTS_KEPT_PER_SUITE = 20
 
 
 def default_store_dir(docs_dir: Path) -> Path:
@@ -61,6 +66,7 @@ def run_suites(
     settings = settings or SuiteSettings.from_env()
     docs_dir = Path(docs_dir).resolve()
     store_dir = Path(store_dir).resolve() if store_dir else default_store_dir(docs_dir)
+    prune_results(store_dir, docs_dir, RESULTS_KEPT_PER_SUITE - 1, names)  # this run adds one to each
     context = make_context(docs_dir, store_dir)
     run_id = RunIdentifier(run_name=RUN_NAME, run_time=dt.datetime.now(dt.timezone.utc))
     outcomes = []
@@ -71,6 +77,25 @@ def run_suites(
             outcomes.append(validate_mart(context, name, frames, inputs.notes, run_id))
     publish_docs(context, run_id, outcomes, docs_dir, store_dir)
     return outcomes
+
+
+def prune_results(store_dir: Path, docs_dir: Path, keep: int, marts: list[str]) -> list[str]:
+    """Remove all but the newest `keep` validation results of each GX suite of `marts` from the store, with
+    their Data Docs pages (same relative folder: `validations/<mart>/<frame>/<run name>/<run time>/`); returns
+    what was removed. Run times are ISO timestamps, so their folder names sort in time order. The index is
+    rebuilt each run from the store, so it never links a removed page."""
+    removed = []
+    run_folders = (folder for mart in marts for folder in (store_dir / "validations" / mart).rglob(RUN_NAME))
+    for run_folder in sorted(run_folders):
+        if not run_folder.is_dir():
+            continue
+        runs = sorted(child for child in run_folder.iterdir() if child.is_dir())
+        for old in runs[:max(len(runs) - keep, 0)]:
+            relative = old.relative_to(store_dir)
+            shutil.rmtree(old)
+            shutil.rmtree(docs_dir / relative, ignore_errors=True)
+            removed.append(relative.as_posix())
+    return removed
 
 
 def check_marts_exist(names: list[str], con: duckdb.DuckDBPyConnection) -> None:
