@@ -408,18 +408,21 @@ def _skip_what_only_unchanged_sources_feed(defs: dg.Definitions, waves: list[str
 
 
 # Fed by both kinds of source, but a new UDI snapshot rarely changes it: each wave rakes to its nearest snapshot.
-PIVOT = dg.AssetKey("survey_weights")
+# A changed wave changes who is weighted, so then a run of its own would only cost time (measured: about 1 s).
+PIVOT, PIVOT_CHANGES_WITH = dg.AssetKey("survey_weights"), dg.AssetKey("survey_wave")
 
 
 def _build_downstream(defs: dg.Definitions, instance: dg.DagsterInstance, result: RefreshResult,
                       skip: tuple[list, list] | None, log) -> dg.ExecuteInProcessResult:
-    """Everything downstream of ingest in one run; when part of it is skipped and the weights are to be built,
+    """Everything downstream of ingest in one run; when part of it is skipped and every wave is as published,
     in two: the weights (and the dbt stage before them) first, then, if they came out as published, only
     what the changed sources feed, the rest copied from the published file (orchestration.unchanged)."""
     job = defs.resolve_job_def("downstream_job")
     if skip is None:
         return _execute(job, instance, result)[0]
     selection, changed = skip
+    if PIVOT_CHANGES_WITH in changed:
+        return _execute(job, instance, result, asset_selection=selection)[0]
     from orchestration.defs.assets.dbt import dbt_analysis, dbt_harmonise
 
     stages = unchanged.split_at(defs, selection, PIVOT, dbt_harmonise.keys)
