@@ -234,7 +234,7 @@ def test_a_changed_wave_copies_the_udi_side_and_publishes_what_a_full_rebuild_wo
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert f"reused {len(inputs_before['partitions']) - 1} unchanged partition(s)" in result.stdout
     assert "copied what only unchanged sources feed from the published warehouse" in result.stdout
-    assert "survey_weights came out as published" not in result.stdout, "one respondent fewer changes the weights"
+    assert "survey_weights came out as published" not in result.stdout, "a changed wave changes who is weighted: no run of the weights on their own, nothing copied past them"
 
     rebuilt = refresh_subprocess(full, PANEL_REFRESH_FULL="1")
     assert rebuilt.returncode == 0, rebuilt.stdout[-3000:] + rebuilt.stderr[-3000:]
