@@ -435,6 +435,8 @@ def _build_downstream(defs: dg.Definitions, instance: dg.DagsterInstance, result
     as_published = unchanged.schema_as_published(build, published, stages.schema)
     dbt_keys = set(dbt_harmonise.keys) | set(dbt_analysis.keys)
     rest = unchanged.after_pivot(defs, selection, stages, as_published, changed, dbt_keys)
+    if not as_published:
+        log(f"{stages.pivot.to_user_string()} changed: building everything it feeds")
     if rest.tables:
         try:
             unchanged.copy_published(build, published, rest)

@@ -243,3 +243,39 @@ def test_a_changed_wave_copies_the_udi_side_and_publishes_what_a_full_rebuild_wo
     assert {name for name in full_content if incremental_content.get(name) != full_content[name]} == set()
     assert incremental_content.keys() == full_content.keys()
     assert_same_catalogue(data_dir / "warehouse.duckdb", full / "warehouse.duckdb")
+
+
+@pytest.mark.end_to_end
+def test_a_corrected_snapshot_that_a_wave_rakes_to_rebuilds_the_weighted_marts_as_a_full_rebuild_would(
+        first_publication, tmp_path):
+    """Every wave as published, but the weights come out changed: nothing past them may be copied."""
+    data_dir = copy_data_dir(first_publication[0], tmp_path / "corrected")
+    with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as con:
+        raked_to = con.execute("SELECT min(snapshot_date)::VARCHAR FROM weights.raking_margins").fetchone()[0]
+    permits = data_dir / "raw" / "udi" / raked_to / f"gyldige_{raked_to}.csv"
+    lines = permits.read_text(encoding="utf-8").splitlines(keepends=True)
+    # UDI re-delivers the snapshot with one adult count corrected (the weights rake adults): the targets move
+    def count(line: str) -> str:
+        return line.rstrip("\r\n").split(";")[-1].replace(" ", "").replace("\u00a0", "")
+
+    row = next(i for i, line in enumerate(lines[1:], start=1)
+               if line.split(";")[2].startswith("18") and count(line).isdigit())
+    cells = lines[row].rstrip("\r\n").split(";")[:-1]
+    corrected = int(count(lines[row])) + 7
+    lines[row] = ";".join([*cells, str(corrected)]) + lines[row][len(lines[row].rstrip("\r\n")):]
+    permits.write_text("".join(lines), encoding="utf-8")
+    full = copy_data_dir(data_dir, tmp_path / "full")
+
+    result = incremental(data_dir)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "copied what only unchanged sources feed from the published warehouse" in result.stdout
+    assert "survey_weights changed: building everything it feeds" in result.stdout
+    assert "survey_weights came out as published" not in result.stdout
+
+    rebuilt = refresh_subprocess(full, PANEL_REFRESH_FULL="1")
+    assert rebuilt.returncode == 0, rebuilt.stdout[-3000:] + rebuilt.stderr[-3000:]
+    incremental_content = content_fingerprints(data_dir / "warehouse.duckdb")
+    full_content = content_fingerprints(full / "warehouse.duckdb")
+    assert {name for name in full_content if incremental_content.get(name) != full_content[name]} == set()
+    assert incremental_content.keys() == full_content.keys()
+    assert_same_catalogue(data_dir / "warehouse.duckdb", full / "warehouse.duckdb")
