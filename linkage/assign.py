@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import cached_property
 from itertools import islice
 
 import numpy as np
@@ -71,10 +72,12 @@ class History:
         latest = {row["person_id"]: row for row in _records(newest)}
         return cls(records, address_persons, latest)
 
-    def persons_without_address(self) -> set[str]:
-        """Persons none of whose earlier responses gave an address, typed or behind a token."""
+    @cached_property
+    def persons_without_address(self) -> frozenset[str]:
+        """Persons none of whose earlier responses gave an address, typed or behind a token (a History is
+        never changed once built: computed once per wave, not once per use)."""
         with_address = {person_id for persons in self.address_persons.values() for person_id in persons}
-        return set(self.latest) - with_address
+        return frozenset(set(self.latest) - with_address)
 
     @classmethod
     def empty(cls) -> "History":
@@ -323,7 +326,7 @@ def _bayes_factors(entities: list[Entity], history: History, labels) -> tuple[di
     persons = history.records.set_index("record_id")["person_id"]
     typed = left.loc[left["email_hash"].notna(), "entity_id"].tolist()
     scored = with_email_m(scored, persons, len(history.latest), typed, SHARE_PRIOR,
-                          frozenset(history.persons_without_address()))
+                          history.persons_without_address)
     records = history.records[["record_id", "person_id"]]
     # each earlier record's rank among the ids (of records, of persons), so that strongest_per_person sorts
     # the pairs by integers ranked once per wave rather than factorising millions of pairs' text ids
@@ -508,7 +511,7 @@ def _link_entities(entities: list[Entity], history: History, counts: Counter):
     merged_into: dict[int, Entity] = {}
     _take(exact, link_of, owner, merged_into, counts)
     open_entities = [e.order for e in entities if e.order not in link_of and e.order not in merged_into]
-    without_address = history.persons_without_address()
+    without_address = history.persons_without_address
     n_free = len(set(history.latest) - set(owner))
     free_pool = Pool(n_free, frozenset(without_address - set(owner)))
     kinds = {e.order: e.kind for e in entities}
