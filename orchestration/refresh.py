@@ -301,7 +301,11 @@ def _ingest_build_and_publish(defs: dg.Definitions, instance: dg.DagsterInstance
         for parse in parsing:
             parse.wait()
     skip = _skip_what_only_unchanged_sources_feed(defs, waves, snapshots, published_partitions, result, log)
-    warm_imports.request()  # imported while dbt's builds work in their own process, each what the next steps need
+    # imported while dbt's builds work in their own process, each what the next steps need; with every wave as
+    # published the weights' inputs most likely are too, and the weights are copied without statsmodels
+    weights_likely_copied = skip is not None and PIVOT_CHANGES_WITH not in skip[1]
+    warm_imports.request(warm_imports.without([warm_imports.WEIGHTING]) if weights_likely_copied
+                         else warm_imports.LATER_STEP_MODULES)
     run = _build_downstream(defs, instance, result, skip, log)
     # published even if a step after the publication (report, catalogue) failed: the report must say so
     result.published = any(

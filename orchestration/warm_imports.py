@@ -18,9 +18,11 @@ from __future__ import annotations
 import importlib
 from collections.abc import Iterable
 
+# statsmodels, which the weights need only when they are computed, not copied from the published warehouse
+WEIGHTING = "survey_weights.longitudinal"
 # What the downstream run's steps import lazily: one group per dbt build, in the order the steps run.
 LATER_STEP_MODULES = (
-    ("survey_weights",),                   # survey_weights, after the harmonise build: statsmodels
+    ("survey_weights", WEIGHTING),         # survey_weights, after the harmonise build
     ("validation.expectations.runner",     # great_expectations_suites, after the analysis build: Great Expectations
      "panel_report.report"),               # panel_report: plotly
 )
@@ -33,6 +35,12 @@ def request(groups: Iterable[Iterable[str]] = LATER_STEP_MODULES) -> None:
     build (the refresh does)."""
     global _requested
     _requested = tuple(tuple(group) for group in groups)
+
+
+def without(modules: Iterable[str], groups: Iterable[Iterable[str]] = LATER_STEP_MODULES) -> tuple[tuple[str, ...], ...]:
+    """`groups` without `modules` (a step that will most likely not need them)."""
+    left_out = set(modules)
+    return tuple(tuple(name for name in group if name not in left_out) for group in groups)
 
 
 def import_requested() -> list[str]:

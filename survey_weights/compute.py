@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+from importlib import metadata
+from pathlib import Path
+
 import duckdb
 import numpy as np
 import pandas as pd
@@ -13,7 +18,6 @@ from survey_weights.cross_sectional import (
     udi_targets,
     weight_wave,
 )
-from survey_weights.longitudinal import weight_pair
 
 # The responses of record with their person: staging joined to linkage on (wave_id, response_id), as
 # intermediate.int_responses_linked is, but read before the dbt analysis models so that one `dbt build`
@@ -59,27 +63,100 @@ PERMITS_SQL = """
 """
 
 
-def compute_weights(con: duckdb.DuckDBPyConnection) -> dict:
+# What the weights were computed from, by digest: a later build with the same inputs copies them instead
+# of computing them again (and never imports statsmodels for it).
+INPUTS_TABLE = "inputs_digest"
+WEIGHTS_TABLES = ("cross_sectional", "longitudinal", "raking_margins", INPUTS_TABLE)
+# The libraries whose versions can change a weight: part of the digest, read without importing them.
+WEIGHTING_LIBRARIES = ("numpy", "pandas", "scipy", "statsmodels")
+
+
+def compute_weights(con: duckdb.DuckDBPyConnection, previous: Path | None = None) -> dict:
     """Compute all weights, replace the `weights` tables, and return a summary for asset metadata.
 
     Reads `staging.stg_survey__responses` joined to `linkage.response_persons` (the responses of record
     with their person), `reference.survey_waves` (field periods, where known) and
-    `staging.stg_udi__valid_permits`; writes `weights.cross_sectional`,
-    `weights.longitudinal` and `weights.raking_margins`.
+    `staging.stg_udi__valid_permits`; writes `weights.cross_sectional`, `weights.longitudinal`,
+    `weights.raking_margins` and `weights.inputs_digest`. When the DuckDB file `previous` (the published
+    warehouse) holds weights computed from the same inputs (`inputs_digest`), they are copied instead: a
+    new UDI snapshot nearer no wave's field period leaves every input as it was.
     """
     responses = con.sql(RESPONSES_SQL).df()
     waves = con.sql(WAVES_SQL).df()
     permits = con.sql(PERMITS_SQL).df()
+    digest = inputs_digest(responses, waves, raked_permits(waves, permits))
+    copied = _copy_if_same_inputs(con, previous, digest) if previous is not None else None
+    if copied is not None:
+        return {**copied, "copied_from_previous": True}
     responses["age_band"] = [age_band(a) for a in responses["wave_year"] - responses["birth_year"]]
     responses["sex"] = responses["gender"].where(responses["gender"].isin(["female", "male"]))
     cross, margins, cross_summary = cross_sectional_weights(responses, waves, permits)
     longitudinal, long_summary = longitudinal_weights(responses, cross)
-    _write(con, cross, longitudinal, margins)
-    return {
+    summary = {
         "cross_sectional": cross_summary,
         "longitudinal": long_summary,
         "max_margin_error": float((margins["achieved_share"] - margins["target_share"]).abs().max()) if len(margins) else 0.0,
     }
+    _write(con, cross, longitudinal, margins, digest, summary)
+    return {**summary, "copied_from_previous": False}
+
+
+def raked_permits(waves: pd.DataFrame, permits: pd.DataFrame) -> pd.DataFrame:
+    """The permits of the snapshots some wave is raked to (the nearest its field period), or all of them when
+    a wave has no field period (cross_sectional_weights then says why)."""
+    snapshots = sorted({pd.Timestamp(s).date() for s in permits["snapshot_date"]})
+    if not snapshots or waves[["field_start", "field_end"]].isna().any().any():
+        return permits
+    used = {nearest_snapshot(snapshots, pd.Timestamp(start).date(), pd.Timestamp(end).date())
+            for start, end in zip(waves["field_start"], waves["field_end"])}
+    return permits[[pd.Timestamp(s).date() in used for s in permits["snapshot_date"]]]
+
+
+def inputs_digest(*frames: pd.DataFrame) -> str:
+    """SHA-256 of the frames (columns, types and every row, in order), this package's code and the versions of
+    the libraries that compute the weights."""
+    digest = hashlib.sha256()
+    for frame in frames:
+        digest.update(json.dumps([[str(c), str(t)] for c, t in frame.dtypes.items()]).encode())
+        digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    for source in sorted(Path(__file__).parent.glob("*.py")):
+        digest.update(source.name.encode() + b"\0" + source.read_bytes())
+    for library in WEIGHTING_LIBRARIES:
+        digest.update(f"{library}=={metadata.version(library)}".encode())
+    return digest.hexdigest()
+
+
+def _copy_if_same_inputs(con: duckdb.DuckDBPyConnection, previous: Path, digest: str) -> dict | None:
+    """Copy the weights tables of `previous` if they were computed from inputs with this digest; returns their
+    summary, or None (nothing copied) when the file, the tables or the digest differ."""
+    if not previous.exists():
+        return None
+    con.execute(f"attach '{_sql_text(str(previous))}' as previous_weights (read_only)")
+    try:
+        held = {name for (name,) in con.execute(
+            "select table_name from duckdb_tables() where database_name = 'previous_weights' and schema_name = 'weights'"
+        ).fetchall()}
+        if not set(WEIGHTS_TABLES) <= held:
+            return None
+        rows = con.execute(f"select inputs_digest, summary from previous_weights.weights.{INPUTS_TABLE}").fetchall()
+        if len(rows) != 1 or rows[0][0] != digest:
+            return None
+        con.execute("begin transaction")
+        try:
+            con.execute("create schema if not exists weights")
+            for table in WEIGHTS_TABLES:
+                con.execute(f"create or replace table weights.{table} as select * from previous_weights.weights.{table}")
+            con.execute("commit")
+        except BaseException:
+            con.execute("rollback")
+            raise
+        return json.loads(rows[0][1])
+    finally:
+        con.execute("detach previous_weights")
+
+
+def _sql_text(text: str) -> str:
+    return text.replace("'", "''")
 
 
 def in_norway_sample(responses: pd.DataFrame) -> pd.DataFrame:
@@ -119,6 +196,8 @@ def cross_sectional_weights(responses: pd.DataFrame, waves: pd.DataFrame, permit
 
 def longitudinal_weights(responses: pd.DataFrame, cross: pd.DataFrame):
     """One retention model and set of weights per wave pair (from < to)."""
+    from survey_weights.longitudinal import weight_pair  # statsmodels: imported only when weights are computed
+
     first = responses.merge(cross[["wave_id", "response_id", "weight_cross"]], on=["wave_id", "response_id"])
     children = pd.to_numeric(first["children_in_norway"], errors="coerce").astype(float)  # NULL -> NaN, not pd.NA
     first["children_in_norway"] = np.where(children.isna(), None, np.where(children > 0, "yes", "no"))
@@ -138,8 +217,9 @@ def longitudinal_weights(responses: pd.DataFrame, cross: pd.DataFrame):
     return (pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=columns)), summary
 
 
-def _write(con, cross: pd.DataFrame, longitudinal: pd.DataFrame, margins: pd.DataFrame) -> None:
-    """Replace the three tables in one transaction so readers never see a mix of runs."""
+def _write(con, cross: pd.DataFrame, longitudinal: pd.DataFrame, margins: pd.DataFrame, digest: str,
+           summary: dict) -> None:
+    """Replace the tables in one transaction so readers never see a mix of runs."""
     con.execute("begin transaction")
     try:
         con.execute("create schema if not exists weights")
@@ -164,6 +244,8 @@ def _write(con, cross: pd.DataFrame, longitudinal: pd.DataFrame, margins: pd.Dat
                       achieved_share::double as achieved_share, udi_share::double as udi_share,
                       n_respondents::integer as n_respondents from margins_df"""
         )
+        con.execute(f"create or replace table weights.{INPUTS_TABLE} as select ?::varchar as inputs_digest, "
+                    "?::varchar as summary", [digest, json.dumps(summary, default=_plain)])
         con.execute("commit")
     except Exception:
         con.execute("rollback")
@@ -171,3 +253,8 @@ def _write(con, cross: pd.DataFrame, longitudinal: pd.DataFrame, margins: pd.Dat
     finally:
         for name in ("cross_df", "long_df", "margins_df"):
             con.unregister(name)
+
+
+def _plain(value):
+    """numpy scalars (and anything else json cannot write) as plain Python values or text."""
+    return value.item() if isinstance(value, np.generic) else str(value)

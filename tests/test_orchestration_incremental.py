@@ -150,6 +150,14 @@ def newest_release(data_dir: Path) -> tuple[str, dict]:
         con.close()
 
 
+WEIGHTS_COPIED = "weights: inputs as published (same digest): copied from the published warehouse"
+
+
+def newest_log(data_dir: Path) -> str:
+    """Dagster's and dbt's own output of the newest refresh (where the steps' log lines go)."""
+    return sorted((data_dir / "logs").glob("refresh-*.log"))[-1].read_text(encoding="utf-8")
+
+
 def incremental(data_dir: Path):
     return refresh_subprocess(data_dir, PANEL_REFRESH_FULL="")
 
@@ -198,6 +206,7 @@ def test_a_new_snapshot_reuses_every_unchanged_partition_and_publishes_what_a_fu
     assert "survey_weights came out as published: copied what only it and unchanged sources feed" in result.stdout, \
         "each wave rakes to the snapshot nearest its field period, so the newest snapshot leaves the weights as they " \
         "were: the survey marts are copied too"
+    assert WEIGHTS_COPIED in newest_log(data_dir), "the weights' inputs are as published: copied, not computed"
     release_after, inputs_after = newest_release(data_dir)
     assert release_after != release_before
     assert set(inputs_after["partitions"]) - set(inputs_before["partitions"]) == {f"udi/{newest.name}"}
@@ -271,6 +280,7 @@ def test_a_corrected_snapshot_that_a_wave_rakes_to_rebuilds_the_weighted_marts_a
     assert "copied what only unchanged sources feed from the published warehouse" in result.stdout
     assert "survey_weights changed: building everything it feeds" in result.stdout
     assert "survey_weights came out as published" not in result.stdout
+    assert WEIGHTS_COPIED not in newest_log(data_dir)
 
     rebuilt = refresh_subprocess(full, PANEL_REFRESH_FULL="1")
     assert rebuilt.returncode == 0, rebuilt.stdout[-3000:] + rebuilt.stderr[-3000:]

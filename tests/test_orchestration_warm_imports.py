@@ -29,3 +29,11 @@ def test_each_build_imports_its_group_once_past_one_that_fails(tmp_path, monkeyp
     assert import_requested() == ["warm_later"]  # the second build's group
     assert import_requested() == []  # once: a third build imports nothing
 
+
+
+def test_without_leaves_out_only_the_named_modules_and_keeps_the_groups():
+    groups = warm_imports.without([warm_imports.WEIGHTING])
+    assert len(groups) == len(LATER_STEP_MODULES)
+    assert [name for group in groups for name in group] == [
+        name for group in LATER_STEP_MODULES for name in group if name != warm_imports.WEIGHTING]
+    assert warm_imports.WEIGHTING in LATER_STEP_MODULES[0]

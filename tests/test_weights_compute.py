@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import duckdb
 import numpy as np
@@ -11,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from survey_weights import compute_weights
+from survey_weights import compute, compute_weights
 from survey_weights.cross_sectional import age_band, nearest_snapshot
 from survey_weights.longitudinal import fit_retention
 from survey_weights.raking import RakingError, rake
@@ -284,3 +285,82 @@ def test_a_wave_without_a_survey_waves_row_is_weighted_by_its_submission_dates(b
     assert weights["weight_cross"].mean() == pytest.approx(1.0)
     pairs = set(build_db.sql("select distinct wave_from, wave_to from weights.longitudinal").fetchall())
     assert ("w1_2022", "w3_2025") in pairs and ("w2_2023", "w3_2025") in pairs
+
+
+# ---- weights of the same inputs are copied, not computed again ---------------------------------------------
+
+def published_copy(build_db, tmp_path):
+    """The build as it would be published: a file of its own."""
+    published = tmp_path / "published.duckdb"
+    build_db.execute(f"attach '{published}' as published_file")
+    build_db.execute("copy from database warehouse to published_file")
+    build_db.execute("detach published_file")
+    return published
+
+
+def weights_rows(con) -> dict:
+    return {table: con.execute(f"select * from weights.{table} order by all").fetchall()
+            for table in ("cross_sectional", "longitudinal", "raking_margins", "inputs_digest")}
+
+
+def test_weights_of_the_same_inputs_are_copied_from_the_previous_file(build_db, tmp_path):
+    computed = compute_weights(build_db)
+    assert computed["copied_from_previous"] is False
+    published = published_copy(build_db, tmp_path)
+    before = weights_rows(build_db)
+    build_db.execute("drop schema weights cascade")
+
+    copied = compute_weights(build_db, published)
+    assert copied["copied_from_previous"] is True
+    assert weights_rows(build_db) == before
+    assert copied == json.loads(json.dumps({**computed, "copied_from_previous": True}, default=compute._plain))
+
+
+def test_a_snapshot_no_wave_is_raked_to_leaves_the_digest_and_one_it_is_raked_to_changes_it(build_db, tmp_path):
+    compute_weights(build_db)
+    published = published_copy(build_db, tmp_path)
+    # a new snapshot long after every field period: no wave is raked to it
+    build_db.execute("""insert into staging.stg_udi__valid_permits
+                        select * replace (date '2025-10-05' as snapshot_date) from staging.stg_udi__valid_permits
+                        where snapshot_date = date '2023-05-05'""")
+    assert compute_weights(build_db, published)["copied_from_previous"] is True
+    # a corrected count in the snapshot w1 is raked to
+    build_db.execute("""update staging.stg_udi__valid_permits set valid_permits = valid_permits + 7
+                        where snapshot_date = date '2022-06-05' and region_code = '03' and sex = 'female'
+                          and age_group = '18-34'""")
+    recomputed = compute_weights(build_db, published)
+    assert recomputed["copied_from_previous"] is False
+    assert build_db.execute("select inputs_digest from weights.inputs_digest").fetchone() != \
+        duckdb.connect(str(published), read_only=True).execute("select inputs_digest from weights.inputs_digest").fetchone()
+
+
+def test_another_response_or_field_period_changes_the_digest(build_db, tmp_path):
+    compute_weights(build_db)
+    published = published_copy(build_db, tmp_path)
+    build_db.execute("update reference.survey_waves set field_end = date '2022-07-16' where wave_id = 'w1_2022'")
+    assert compute_weights(build_db, published)["copied_from_previous"] is False
+    build_db.execute("update reference.survey_waves set field_end = date '2022-07-15' where wave_id = 'w1_2022'")
+    assert compute_weights(build_db, published)["copied_from_previous"] is True
+    build_db.execute("update staging.stg_survey__responses set children_in_norway = 2 where response_id = '5'")
+    assert compute_weights(build_db, published)["copied_from_previous"] is False
+
+
+def test_the_digest_follows_the_code_and_library_versions(monkeypatch):
+    frames = (WAVES, udi_permits())
+    digest = compute.inputs_digest(*frames)
+    assert compute.inputs_digest(*frames) == digest
+    real_version = compute.metadata.version
+    monkeypatch.setattr(compute.metadata, "version",
+                        lambda name: "0.0" if name == "statsmodels" else real_version(name))
+    assert compute.inputs_digest(*frames) != digest
+
+
+def test_nothing_is_copied_from_a_file_without_weights_or_with_another_digest(build_db, tmp_path):
+    empty = tmp_path / "empty.duckdb"
+    duckdb.connect(str(empty)).close()
+    assert compute_weights(build_db, empty)["copied_from_previous"] is False
+    assert compute_weights(build_db, tmp_path / "missing.duckdb")["copied_from_previous"] is False
+    published = published_copy(build_db, tmp_path)
+    with duckdb.connect(str(published)) as con:
+        con.execute("update weights.inputs_digest set inputs_digest = 'another'")
+    assert compute_weights(build_db, published)["copied_from_previous"] is False

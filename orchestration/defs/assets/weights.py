@@ -1,11 +1,13 @@
 """Survey weights: cross-sectional raking to UDI margins and longitudinal retention weights."""
-from __future__ import annotations
 
 import dagster as dg
+from dagster import AssetExecutionContext
 
+from orchestration import build_inputs
 from orchestration.defs import owners
 from orchestration.defs.metadata import WRITES_SCHEMA, jsonable
 from orchestration.defs.resources import BuildDatabase
+from panel_ingest import paths
 
 POOL = "duckdb_build"
 
@@ -27,10 +29,15 @@ POOL = "duckdb_build"
     metadata={WRITES_SCHEMA: "weights"},
     automation_condition=dg.AutomationCondition.eager(),
 )
-def survey_weights(build_db: BuildDatabase) -> dg.MaterializeResult:
-    """`weights.cross_sectional`, `weights.longitudinal` and `weights.raking_margins`."""
-    from survey_weights import compute_weights  # statsmodels is slow to import: load it only when weighting
+def survey_weights(context: AssetExecutionContext, build_db: BuildDatabase) -> dg.MaterializeResult:
+    """`weights.cross_sectional`, `weights.longitudinal`, `weights.raking_margins` and `weights.inputs_digest`:
+    copied from the published warehouse when it holds weights of the same inputs, code and libraries (a full
+    refresh, `PANEL_REFRESH_FULL=1`, computes them anyway)."""
+    from survey_weights import compute_weights
 
+    previous = None if build_inputs.full_refresh_requested() else paths.published_db_path()
     with build_db.connect() as con:
-        summary = compute_weights(con)
+        summary = compute_weights(con, previous)
+    if summary["copied_from_previous"]:
+        context.log.info("weights: inputs as published (same digest): copied from the published warehouse")
     return dg.MaterializeResult(metadata={"weights": dg.MetadataValue.json(jsonable(summary))})
