@@ -131,7 +131,10 @@ def _copy_if_same_inputs(con: duckdb.DuckDBPyConnection, previous: Path, digest:
     summary, or None (nothing copied) when the file, the tables or the digest differ."""
     if not previous.exists():
         return None
-    con.execute(f"attach '{_sql_text(str(previous))}' as previous_weights (read_only)")
+    try:
+        con.execute(f"attach '{_sql_text(str(previous))}' as previous_weights (read_only)")
+    except duckdb.Error:  # locked by a writer elsewhere, or not a DuckDB file: no reason to fail, compute them
+        return None
     try:
         held = {name for (name,) in con.execute(
             "select table_name from duckdb_tables() where database_name = 'previous_weights' and schema_name = 'weights'"
