@@ -256,12 +256,13 @@ def refresh(instance: dg.DagsterInstance | None = None, log=print) -> RefreshRes
             log(f"nothing changed since release {release_id} (same raw files, code, key and settings): "
                 f"{paths.published_db_path()} is current; {build_inputs.FULL_REFRESH}=1 rebuilds it anyway")
             return RefreshResult(unchanged_since=release_id)
-        from orchestration.definitions import defs  # loads the dbt manifest: only when something is built
+        with warm_dbt.WarmDbtProcesses():  # dbt's imports in another process, from now on: on another core
+            from orchestration.definitions import defs  # loads the dbt manifest: only when something is built
 
-        register_partitions(instance, paths.raw_dir())
-        reuse = build_inputs.reusable_partitions(inputs, before, held_back)
-        return _build_and_publish(defs, instance, waves, snapshots, log, inputs, reuse,
-                                  before.get("partitions", {}) if reuse else {})
+            register_partitions(instance, paths.raw_dir())
+            reuse = build_inputs.reusable_partitions(inputs, before, held_back)
+            return _build_and_publish(defs, instance, waves, snapshots, log, inputs, reuse,
+                                      before.get("partitions", {}) if reuse else {})
 
 
 def published_outputs_current() -> bool:
@@ -280,8 +281,7 @@ def _build_and_publish(defs: dg.Definitions, instance: dg.DagsterInstance, waves
     start_fresh_build(build)
     build_inputs.write_sidecar(build, inputs or {})
     try:
-        with warm_dbt.WarmDbtProcesses():  # dbt's imports done while the refresh does other work
-            return _ingest_build_and_publish(defs, instance, waves, snapshots, log, reuse, published_partitions or {})
+        return _ingest_build_and_publish(defs, instance, waves, snapshots, log, reuse, published_partitions or {})
     finally:
         build_inputs.sidecar_path(build).unlink(missing_ok=True)  # never left for a later (daemon) build
 
@@ -301,6 +301,8 @@ def _ingest_build_and_publish(defs: dg.Definitions, instance: dg.DagsterInstance
         for parse in parsing:
             parse.wait()
     skip = _skip_what_only_unchanged_sources_feed(defs, waves, snapshots, published_partitions, result, log)
+    if warm:
+        warm.expect(dbt_builds_ahead(skip))
     # imported while dbt's builds work in their own process, each what the next steps need; with every wave as
     # published the weights' inputs most likely are too, and the weights are copied without statsmodels
     weights_likely_copied = skip is not None and PIVOT_CHANGES_WITH not in skip[1]
@@ -314,6 +316,17 @@ def _ingest_build_and_publish(defs: dg.Definitions, instance: dg.DagsterInstance
     log(progress.detail(f"{'ok    ' if run.success else 'FAILED'} downstream_job (dbt, linkage, weights, checks, "
                         "publication)"))
     return result
+
+
+def dbt_builds_ahead(skip: tuple[list, list] | None) -> int:
+    """How many `dbt build`s the downstream run(s) will start: one per dbt stage with an asset to build."""
+    from orchestration.defs.assets.dbt import dbt_analysis, dbt_harmonise
+
+    stages = (dbt_harmonise, dbt_analysis)
+    if skip is None:
+        return len(stages)
+    selected = set(skip[0])
+    return sum(1 for stage in stages if selected & set(stage.keys))
 
 
 class KeptOpen:

@@ -7,7 +7,10 @@ compiling serialisers). A refresh runs dbt two or three times, one after another
 `WarmDbtProcesses` keeps one process ready that has done those imports and then waits for a command on its
 stdin. Given one, it takes the environment and working folder it is sent and runs exactly what the `dbt`
 executable runs (`dbt.cli.main.cli` with those arguments). The next process starts importing at once, while
-this one builds. It is a real process with its own stdout, exit status and signals, so dagster-dbt streams
+this one builds, as long as the refresh expects more commands (`expect`); after the last one it expects, the
+next is started only once that command has ended, so that its imports do not compete with the last build
+for the machine's cores (on two cores they cost that build about a second), and it is ready for a command
+nobody foresaw (the data catalogue's, when the published tables changed). It is a real process with its own stdout, exit status and signals, so dagster-dbt streams
 its events and forwards an interrupt just as it does for `dbt` itself. Only the refresh uses it; runs
 launched by the daemon or the UI start dbt as usual.
 
@@ -19,6 +22,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import types
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -37,10 +41,14 @@ class WarmDbtProcesses:
     def __init__(self, python: str = sys.executable) -> None:
         self._python = python
         self._ready: subprocess.Popen | None = None
+        self._lock = threading.Lock()  # `_ready` is also set by the thread that waits for the last expected command
+        self._open = False
+        self._ahead: int | None = None  # commands still expected; None: always keep one ready
         self.served = 0  # commands run by a warm process (a fallback to a cold start does not count)
 
     def __enter__(self) -> WarmDbtProcesses:
         global _active
+        self._open = True
         self._ready = self._start()
         _active = self
         return self
@@ -48,12 +56,20 @@ class WarmDbtProcesses:
     def __exit__(self, *exc_info) -> None:
         global _active
         _active = None
-        spare, self._ready = self._ready, None
+        with self._lock:
+            self._open = False
+            spare, self._ready = self._ready, None
         if spare is not None:
             spare.kill()  # still importing or waiting: it has run nothing
             spare.wait()
             for stream in (spare.stdin, spare.stdout):
                 stream.close()
+
+    def expect(self, commands: int) -> None:
+        """`commands` more dbt commands are coming, one after another: while one of them is served, the next
+        process imports; once the last has ended, one more process is made ready for an unforeseen command, and
+        any command after that starts as an ordinary `dbt`."""
+        self._ahead = commands
 
     def _start(self) -> subprocess.Popen:
         environment = {**os.environ, "PYTHONUNBUFFERED": "1"}  # as dagster-dbt starts dbt: lines as they come
@@ -63,7 +79,13 @@ class WarmDbtProcesses:
     def popen(self, args: Sequence[str], *, env: Mapping[str, str], cwd, stdout=None, stderr=None) -> subprocess.Popen:
         """`subprocess.Popen(args, stdout=PIPE, stderr=STDOUT, env=env, cwd=cwd)` for a dbt command line (`args[0]`
         is the dbt executable), served by the ready process when there is one alive."""
-        process, self._ready = self._ready, self._start()
+        with self._lock:
+            process, self._ready = self._ready, None
+        served = self._serve(process, args, env, cwd, stdout, stderr)
+        self._replace(served)
+        return served
+
+    def _serve(self, process: subprocess.Popen | None, args, env, cwd, stdout, stderr) -> subprocess.Popen:
         if stdout is not subprocess.PIPE or stderr is not subprocess.STDOUT or process is None or process.poll() is not None:
             return self._cold(process, args, env, cwd, stdout, stderr)
         request = {"argv": list(map(str, args)), "env": dict(env), "cwd": str(cwd)}
@@ -76,6 +98,23 @@ class WarmDbtProcesses:
         process.args = list(args)  # what dagster-dbt logs as the dbt command
         self.served += 1
         return process
+
+    def _replace(self, served: subprocess.Popen) -> None:
+        """Start the next process now while more commands are expected; after the last expected one, once it
+        has ended; after that, none."""
+        if self._ahead is not None:
+            self._ahead -= 1
+        if self._ahead is None or self._ahead > 0:
+            self._make_ready()
+        elif self._ahead == 0:
+            threading.Thread(target=self._make_ready, args=(served,), name="warm-dbt-after-last", daemon=True).start()
+
+    def _make_ready(self, after: subprocess.Popen | None = None) -> None:
+        if after is not None:
+            after.wait()  # safe beside dagster-dbt's own wait: whichever reaps the process, both see its status
+        with self._lock:
+            if self._open and self._ready is None:
+                self._ready = self._start()
 
     @staticmethod
     def _cold(unused: subprocess.Popen | None, args, env, cwd, stdout, stderr) -> subprocess.Popen:

@@ -250,3 +250,14 @@ def test_a_relation_the_published_file_lacks_is_named(tmp_path: Path):
     con = duckdb.connect(str(build))
     assert con.execute("select count(*) from duckdb_tables()").fetchone()[0] == 0, "nothing copied"
     con.close()
+
+
+def test_the_refresh_expects_one_dbt_build_per_stage_with_something_to_build(panel):
+    from orchestration.refresh import dbt_builds_ahead
+
+    defs, job_keys, dbt_keys = panel
+    udi_only = plan(defs, job_keys, [dg.AssetKey("udi_snapshot")], dbt_keys)
+    assert dbt_builds_ahead(None) == 2, "nothing skipped: the whole downstream job, both stages"
+    assert dbt_builds_ahead((udi_only.selection, [dg.AssetKey("udi_snapshot")])) == 2
+    assert dbt_builds_ahead(([dg.AssetKey(["marts", "udi_stock"]), dg.AssetKey("published_warehouse")], [])) == 1
+    assert dbt_builds_ahead(([dg.AssetKey("survey_weights")], [])) == 0

@@ -94,3 +94,44 @@ def test_dagster_dbt_invocations_use_a_warm_process_only_when_one_is_kept(warm_k
         invocation = dbt.cli(["--version"], raise_on_error=False).wait()
     assert invocation.is_successful()
     assert invocation.process.args[0] == dbt_executable()
+
+
+def _after_last_threads() -> list:
+    import threading
+
+    return [thread for thread in threading.enumerate() if thread.name == "warm-dbt-after-last"]
+
+
+def test_past_the_expected_commands_one_process_is_made_ready_after_the_last_has_ended_and_no_more():
+    with warm_dbt.WarmDbtProcesses() as warm:
+        warm.expect(2)
+        first, _ = _version(warm)
+        assert warm._ready is not None, "a second command is expected: its process imports while the first runs"
+        last = warm.popen([dbt_executable(), "--version"], env={**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"},
+                          cwd=warm_dbt.PROJECT_ROOT / "dbt_project", stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        # none competes with the last expected command for the cores; a thread starts one once it has ended
+        assert warm._ready is None or last.poll() is not None
+        last.stdout.read()
+        last.wait()
+        last.stdout.close()
+        for thread in _after_last_threads():
+            thread.join(timeout=30)
+        ready_after_last = warm._ready
+        assert ready_after_last is not None and ready_after_last.poll() is None
+        unforeseen, output = _version(warm)  # e.g. the data catalogue's `dbt docs generate`
+        assert warm._ready is None and not _after_last_threads(), "nothing is kept ready past that one"
+    assert (first.returncode, last.returncode, unforeseen.returncode) == (0, 0, 0) and "Core" in output
+    assert warm.served == 3 and unforeseen.pid == ready_after_last.pid
+
+
+def test_a_process_made_ready_after_the_refresh_ended_is_not_started():
+    with warm_dbt.WarmDbtProcesses() as warm:
+        warm.expect(1)
+        last = warm.popen([dbt_executable(), "--version"], env={**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"},
+                          cwd=warm_dbt.PROJECT_ROOT / "dbt_project", stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    last.stdout.read()  # it ends after the refresh's warm processes were closed
+    last.wait()
+    last.stdout.close()
+    for thread in _after_last_threads():
+        thread.join(timeout=30)
+    assert last.returncode == 0 and warm._ready is None
