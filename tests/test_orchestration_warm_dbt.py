@@ -2,6 +2,7 @@
 `dbt` executable would, and dagster-dbt's invocations go through them only while a refresh keeps them."""
 import os
 import subprocess
+import sys
 import types
 
 import pytest
@@ -135,3 +136,35 @@ def test_a_process_made_ready_after_the_refresh_ended_is_not_started():
     for thread in _after_last_threads():
         thread.join(timeout=30)
     assert last.returncode == 0 and warm._ready is None
+
+
+def test_a_waiting_process_has_built_every_schema_a_dbt_build_validates_against(tmp_path):
+    # fails when dbt starts validating against a class that prepare_validation does not build ahead: a seed and
+    # its data tests, built into a scratch file from a saved parse (as a refresh's builds are), build none
+    profiles = tmp_path / "profiles"
+    profiles.mkdir()
+    (profiles / "profiles.yml").write_text(
+        "panel_warehouse:\n  target: build\n  outputs:\n    build:\n      type: duckdb\n"
+        f"      path: {tmp_path / 'probe.duckdb'}\n      threads: 1\n", encoding="utf-8")
+    probe = (
+        "import sys\n"
+        "from dbt.cli.main import cli\n"
+        "from dbt_common.dataclass_schema import dbtClassMixin\n"
+        "from orchestration import warm_dbt\n"
+        "warm_dbt.prepare_validation()\n"
+        "built = dbtClassMixin.json_schema.cache_info().misses\n"
+        "sys.argv = ['dbt', 'build', '--no-write-json', '--select', 'exit_reasons', '--profiles-dir', sys.argv[1]]\n"
+        "try:\n"
+        "    cli()\n"
+        "except SystemExit as done:\n"
+        "    print('status', done.code, 'built during the command', dbtClassMixin.json_schema.cache_info().misses - built)\n"
+    )
+    environment = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DBT_TARGET_PATH": str(tmp_path / "target"),
+                   "DBT_LOG_PATH": str(tmp_path / "logs")}
+    parse = subprocess.run([dbt_executable(), "parse", "--no-write-json", "--profiles-dir", str(profiles)],
+                           cwd=warm_dbt.PROJECT_ROOT / "dbt_project", env=environment, capture_output=True, timeout=300)
+    assert parse.returncode == 0 and (tmp_path / "target" / "partial_parse.msgpack").exists()
+    done = subprocess.run([sys.executable, "-c", probe, str(profiles)], cwd=warm_dbt.PROJECT_ROOT / "dbt_project",
+                          env=environment, capture_output=True, text=True, timeout=300)
+    assert "PASS=" in done.stdout and "data test" in done.stdout, done.stdout[-2000:]  # the seed's tests ran
+    assert done.stdout.strip().splitlines()[-1] == "status 0 built during the command 0", done.stdout[-2000:]
