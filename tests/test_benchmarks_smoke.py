@@ -40,6 +40,15 @@ def test_steps_are_put_into_stages_by_name():
         == ["ingest", "ingest", "linkage", "weights", "dbt", "dbt", "checks", "checks", "publication"]
 
 
+def test_a_repeated_refresh_keeps_its_median_run_or_its_first_failure():
+    runs = [{"status": "ok", "seconds": 15.0, "stages": "a"}, {"status": "ok", "seconds": 13.0, "stages": "b"},
+            {"status": "ok", "seconds": 17.0, "stages": "c"}]
+    assert bench.median_run(runs) == {"status": "ok", "seconds": 15.0, "stages": "a", "runs_seconds": [15.0, 13.0, 17.0]}
+    assert bench.median_run(runs[:2])["seconds"] == 15.0, "of two runs, the slower"
+    failed = {"status": "failed", "seconds": 3.0}
+    assert bench.median_run(runs + [failed, {"status": "timed out"}]) == failed
+
+
 @pytest.mark.end_to_end
 def test_the_benchmark_produces_every_figure(tmp_path, monkeypatch):
     # A few messy rows are a large share of a wave this small; the default tolerance is for real sizes.
@@ -48,7 +57,7 @@ def test_the_benchmark_produces_every_figure(tmp_path, monkeypatch):
     # A short UDI history (3 snapshots) keeps the four refreshes quick; every figure is still produced.
     status = bench.main(["--scales", TINY_SCALE, "--seed", "7", "--udi-from", "2025-08-05", "--dir", str(tmp_path / "bench"),
                          "--json", str(results_json), "--markdown", str(markdown),
-                         "--before", str(tmp_path / "no_earlier_run.json"), "--timeout", "1800"])
+                         "--before", str(tmp_path / "no_earlier_run.json"), "--timeout", "1800", "--repeats", "2"])
     assert status == 0
     results = json.loads(results_json.read_text())
     assert results["machine"]["cores"] >= 1 and results["versions"]["dagster"] != "not installed"
@@ -59,6 +68,9 @@ def test_the_benchmark_produces_every_figure(tmp_path, monkeypatch):
         refresh = scale["refreshes"][name]
         assert refresh["status"] == "ok", (name, refresh)
         assert refresh["seconds"] > 0 and refresh["peak_rss_mib"] > 0 and refresh["runs"] >= 1
+    for name in bench.REPEATED:  # measured twice (the snapshot withdrawn and delivered again), the slower kept
+        runs = scale["refreshes"][name]["runs_seconds"]
+        assert len(runs) == 2 and scale["refreshes"][name]["seconds"] == pytest.approx(max(runs), abs=0.01)
     cold_stages = scale["refreshes"]["cold"]["stages"]
     assert all(cold_stages[stage] > 0 for stage in STAGES), cold_stages
 
@@ -77,5 +89,6 @@ def test_the_benchmark_produces_every_figure(tmp_path, monkeypatch):
     assert all(value is not None for value in scale["ratios"].values()), scale["ratios"]
 
     page = markdown.read_text()
+    assert "refresh after one new UDI snapshot (median of 2 runs: " in page
     assert f"## Scale {TINY_SCALE}" in page and "cold refresh / floor" in page and "plain Splink" in page
     assert all(f"`{name}`" in page for name in readme_examples())
