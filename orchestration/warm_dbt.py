@@ -4,15 +4,18 @@ Every `dbt` command is a new Python process that spends about 2 s importing dbt-
 before it even reads its arguments (profiled with py-spy: `dbt.cli.main` alone is 1.5 s, mostly mashumaro
 compiling serialisers). A refresh runs dbt two or three times, one after another, and waits for each.
 
-`WarmDbtProcesses` keeps one process ready that has done those imports and then waits for a command on its
-stdin. Given one, it takes the environment and working folder it is sent and runs exactly what the `dbt`
-executable runs (`dbt.cli.main.cli` with those arguments). The next process starts importing at once, while
-this one builds, as long as the refresh expects more commands (`expect`); after the last one it expects, the
-next is started only once that command has ended, so that its imports do not compete with the last build
-for the machine's cores (on two cores they cost that build about a second), and it is ready for a command
-nobody foresaw (the data catalogue's, when the published tables changed). It is a real process with its own stdout, exit status and signals, so dagster-dbt streams
-its events and forwards an interrupt just as it does for `dbt` itself. Only the refresh uses it; runs
-launched by the daemon or the UI start dbt as usual.
+`WarmDbtProcesses` keeps one process ready that has done those imports (and built the schemas dbt validates
+its configuration against) and then waits for a command on its stdin. Given one, it takes the environment
+and working folder it is sent and runs exactly what the `dbt` executable runs (`dbt.cli.main.cli` with those
+arguments). It is a real process with its own stdout, exit status and signals, so dagster-dbt streams its
+events and forwards an interrupt just as it does for `dbt` itself. Only the refresh uses it; runs launched by
+the daemon or the UI start dbt as usual.
+
+The next process starts importing at once, while this one builds, as long as the refresh expects more
+commands (`expect`). After the last one it expects, the next is started only once that command has ended:
+its imports would compete with the last build for the machine's cores (on two cores they cost that build
+about a second), and it is then ready for a command nobody foresaw (the data catalogue's `dbt docs generate`,
+when the published tables changed).
 
 Run as `python -m orchestration.warm_dbt`, this module is that waiting process.
 """
